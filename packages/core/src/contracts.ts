@@ -1,0 +1,278 @@
+/**
+ * The public contracts of lth: what a plugin implements and what core hands it.
+ *
+ * A plugin is a plain object `{ meta, optionsSchema, defaults, ...functions }`. Options arrive
+ * validated against `optionsSchema` with `defaults` filled in, so a plugin never re-checks them.
+ * Everything a function needs comes in as an argument (no `this`, no globals).
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** Bumped on any breaking change to these interfaces; plugins declare the version they target. */
+export const API_VERSION = 1;
+
+/** Named tensors, e.g. a model's weights (`dense1/kernel` → Tensor). */
+export type TensorMap = Record<string, tf.Tensor>;
+
+/** A tensor held on the host: used for masks and scores, where exact counting matters. */
+export interface HostTensor<T extends Float32Array | Uint8Array = Float32Array> {
+  shape: number[];
+  data: T;
+}
+
+/** One uint8 mask (1 = kept) per prunable weight name. */
+export type Masks = Record<string, HostTensor<Uint8Array>>;
+/** One score per weight (higher = more important, kept first), per prunable weight name. */
+export type Scores = Record<string, HostTensor<Float32Array>>;
+
+export interface PluginMeta {
+  /** The name a config uses (`"use": "<name>"`). Unique per plugin kind. */
+  name: string;
+  /** The plugin's own version (usually its package's). */
+  version: string;
+  /** The core API version the plugin was written against; must equal core's `API_VERSION`. */
+  apiVersion: number;
+  /** One line shown by `lth plugins`. */
+  description?: string;
+  /** Filled in by the loader: the npm package the plugin came from. */
+  package?: string;
+}
+
+/** What every plugin has. `Options` is the validated, defaults-filled options object. */
+export interface Plugin<Options = Record<string, unknown>> {
+  meta: PluginMeta;
+  /** JSON Schema (TypeBox) of the plugin's options, without the `use` key. */
+  optionsSchema: TSchema;
+  /** Defaults, kept beside the schema (not inside it). */
+  defaults: Partial<Options>;
+  /** Phantom field so that `Options` is carried by the type; never set. */
+  readonly __options?: Options;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+/** One split of a dataset, held in memory. `x` is [count, ...inputShape], row-major, float32. */
+export interface DataSplit {
+  x: Float32Array;
+  /** Integer class labels in [0, numClasses). */
+  y: Int32Array;
+  count: number;
+}
+
+export interface Dataset {
+  name: string;
+  /** Shape of one example, e.g. [784] or [32, 32, 3] (NHWC). */
+  inputShape: number[];
+  numClasses: number;
+  train: DataSplit;
+  validation: DataSplit;
+  test: DataSplit;
+  /**
+   * Optional augmentation of a training batch (in place), e.g. random crops. `random` is a
+   * seeded generator in [0, 1) owned by core, so augmentation is reproducible.
+   */
+  augment?: (x: Float32Array, count: number, random: () => number) => void;
+}
+
+export interface DatasetContext {
+  seed: number;
+  /** Resolves paths in the config relative to the config file. */
+  resolvePath(p: string): string;
+}
+
+export interface DatasetProvider<O = Record<string, unknown>> extends Plugin<O> {
+  /** `validation`: how many training examples to hold out (a deterministic split). */
+  load(options: O & { validation: number }, ctx: DatasetContext): Promise<Dataset>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+export interface ModelSpec {
+  /** Every trainable weight, in a stable order (this order is the flat order of global pruning). */
+  weightNames: string[];
+  /** The weights that may be pruned (Dense and Conv2D kernels by default). */
+  prunable: string[];
+  /** Prunable weight names grouped by layer name, for layer-wise pruning and reports. */
+  layerOf: Record<string, string>;
+  /** The layer name of the output layer (`"output"` in overrides refers to it). */
+  outputLayer: string;
+  shapes: Record<string, number[]>;
+  /** A fresh initialisation from a seed: same seed, same weights. */
+  init(seed: number): TensorMap;
+  /** Logits for a batch. Pure: must not keep tensors; called inside `tf.tidy`. */
+  forward(weights: TensorMap, x: tf.Tensor, training: boolean): tf.Tensor;
+}
+
+export interface ModelFactory<O = Record<string, unknown>> extends Plugin<O> {
+  create(options: O, data: { inputShape: number[]; numClasses: number }): ModelSpec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pruning
+
+export interface Batch {
+  x: tf.Tensor;
+  y: tf.Tensor;
+}
+
+export interface ScorerContext {
+  model: ModelSpec;
+  /** Weights now (θT at the end of the level's training; θ0 when pruning at initialisation). */
+  weights: TensorMap;
+  /** θ0. */
+  init: TensorMap;
+  /** The weights the next level will start from (θk), where the rewinder has them. */
+  rewind?: TensorMap;
+  masks: Masks;
+  level: number;
+  seed: number;
+  /** A training batch from a seeded stream (independent of the training order). */
+  sampleBatch(size?: number): Batch;
+  /** ∂loss/∂w for every trainable weight on one batch, at the given weights (masked). */
+  gradients(weights: TensorMap, batch: Batch): TensorMap;
+}
+
+export interface Scorer<O = Record<string, unknown>> extends Plugin<O> {
+  /** One score per prunable weight; higher = keep. Pruned entries are ignored by maskers. */
+  score(ctx: ScorerContext, options: O): Promise<Scores> | Scores;
+}
+
+export interface MaskerContext {
+  model: ModelSpec;
+  level: number;
+}
+
+export interface Masker<O = Record<string, unknown>> extends Plugin<O> {
+  /**
+   * Prune `rate` of the weights that remain (a fraction in [0, 1)). Must return new masks that
+   * are a subset of `masks`; use core's `pruneLowest` for exact counts and tie-breaking.
+   */
+  mask(scores: Scores, masks: Masks, rate: number, options: O, ctx: MaskerContext): Masks;
+}
+
+export interface PruningPlan {
+  /** Number of pruned levels after the dense level 0. */
+  levels: number;
+  /** The fraction of remaining weights to prune before level `level` (1-based). */
+  rateAt(level: number): number;
+  /** Prune before the first training (level 0 trains an already sparse net). */
+  atInit: boolean;
+}
+
+export interface PruningSchedule<O = Record<string, unknown>> extends Plugin<O> {
+  plan(options: O): PruningPlan;
+}
+
+/** What a level starts from. */
+export interface LevelStart {
+  weights: TensorMap;
+  /** The iteration the level starts at (the LR schedule's position); training runs to the end. */
+  iteration: number;
+  /** Optimizer state to start from (e.g. Adam moments at θk), or undefined for fresh state. */
+  optimizerState?: TensorMap;
+}
+
+export interface RewindContext {
+  model: ModelSpec;
+  /** θ0. */
+  init: TensorMap;
+  /** Snapshots captured during the dense run, by iteration. */
+  snapshots: Map<number, TensorMap>;
+  /** θT of the previous level. */
+  final: TensorMap;
+  masks: Masks;
+  level: number;
+  seed: number;
+  iterationsPerEpoch: number;
+  totalIterations: number;
+}
+
+export interface Rewinder<O = Record<string, unknown>> extends Plugin<O> {
+  /** Iterations of the dense run (level 0) at which core must save weight snapshots. */
+  captureAt(options: O, ctx: { iterationsPerEpoch: number; totalIterations: number }): number[];
+  /** Where a pruned level starts. Core applies the masks to the returned weights. */
+  start(ctx: RewindContext, options: O): LevelStart;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+export interface LrSchedule<O = Record<string, unknown>> extends Plugin<O> {
+  /** Learning rate at `iteration` given the optimizer's base rate. */
+  lr(iteration: number, baseLr: number, options: O, ctx: { iterationsPerEpoch: number; totalIterations: number }): number;
+}
+
+export interface Warmup<O = Record<string, unknown>> extends Plugin<O> {
+  /** Multiplier in [0, 1] applied to the scheduled learning rate at `iteration`. */
+  factor(iteration: number, options: O, ctx: { iterationsPerEpoch: number }): number;
+}
+
+/** A stateful optimizer instance for one level's training. */
+export interface OptimizerInstance {
+  /** Update `weights` in place from `grads` at learning rate `lr`; pruned entries stay 0. */
+  step(weights: Record<string, tf.Variable>, grads: TensorMap, lr: number, masks: Record<string, tf.Tensor>): void;
+  /** The state to save or hand to a later level (tensors are copies the caller owns). */
+  state(): TensorMap;
+  dispose(): void;
+}
+
+export interface Optimizer<O = Record<string, unknown>> extends Plugin<O> {
+  create(options: O, initialState?: TensorMap): OptimizerInstance;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends and reporting
+
+export interface BackendProvider extends Plugin {
+  /** Higher is preferred by `--backend auto`. */
+  priority: number;
+  /** Whether this backend can run here; `reason` says why not (shown to the user). */
+  available(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Register and select the backend with tfjs. */
+  activate(): Promise<void>;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; runDir: string; replicates: number; levels: number; iterations: number; backend: string }
+  | { type: 'level-start'; replicate: number; level: number; fractionRemaining: number; startIteration: number }
+  | { type: 'level-skip'; replicate: number; level: number; reason: string }
+  | { type: 'progress'; replicate: number; level: number; iteration: number; total: number; loss: number }
+  | { type: 'eval'; replicate: number; level: number; metrics: EvalRecord }
+  | { type: 'level-end'; replicate: number; level: number; summary: LevelSummary }
+  | { type: 'run-end'; runDir: string; summary: LevelSummary[] };
+
+export interface Reporter {
+  onEvent(event: RunEvent): void;
+}
+
+export interface EvalRecord {
+  iteration: number;
+  lr: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  validationLoss: number;
+  validationAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+
+export interface LevelSummary {
+  replicate: number;
+  level: number;
+  fractionRemaining: number;
+  /** Surviving prunable weights per layer / that layer's prunable weights. */
+  layerFractions: Record<string, number>;
+  remainingWeights: number;
+  totalPrunableWeights: number;
+  finalIteration: number;
+  finalTestAccuracy: number;
+  finalTestLoss: number;
+  finalTrainLoss: number;
+  earlyStopIteration: number;
+  earlyStopTestAccuracy: number;
+  earlyStopValidationLoss: number;
+  seconds: number;
+  backend: string;
+}

@@ -1,0 +1,15 @@
+// Load the Reflect metadata polyfill before tsyringe (and before anything that imports it).
+import 'reflect-metadata';
+
+/** The single TensorFlow.js instance every plugin must use (one kernel registry). */
+export * as tf from '@tensorflow/tfjs-core';
+export { Type } from '@sinclair/typebox';
+export type { Static, TSchema } from '@sinclair/typebox';
+
+export * from './contracts.js';
+export * from './tokens.js';
+export * from './errors.js';
+export * from './registry.js';
+export * from './loader.js';
+export * from './pruning.js';
+export * from './container.js';

@@ -1,0 +1,56 @@
+import { API_VERSION, type Plugin } from './contracts.js';
+import { UserError } from './errors.js';
+import { PLUGIN_KINDS, type PluginKind } from './tokens.js';
+
+/** Plugins of every kind, by name. Unknown names and duplicates fail loudly. */
+export class PluginRegistry {
+  private readonly byKind = new Map<PluginKind, Map<string, Plugin>>(PLUGIN_KINDS.map((k) => [k, new Map()]));
+
+  add(kind: PluginKind, plugin: Plugin): void {
+    const { meta } = plugin;
+    const where = meta.package ?? '(unknown package)';
+    if (!meta || typeof meta.name !== 'string' || meta.name === '') {
+      throw new Error(`A ${kind} plugin from ${where} has no meta.name.`);
+    }
+    if (meta.apiVersion !== API_VERSION) {
+      throw new Error(
+        `${kind} plugin "${meta.name}" from ${where} targets lth API version ${meta.apiVersion}, ` +
+          `but @lth/core provides API version ${API_VERSION}: install a version of ${where} built for this core.`,
+      );
+    }
+    const known = this.byKind.get(kind)!;
+    const existing = known.get(meta.name);
+    if (existing) {
+      throw new Error(
+        `Two ${kind} plugins are named "${meta.name}": one from ${existing.meta.package ?? '(unknown package)'} ` +
+          `and one from ${where}. Uninstall one of them, or rename one.`,
+      );
+    }
+    known.set(meta.name, plugin);
+  }
+
+  /** The plugin `name` of `kind`, or a UserError listing the names that exist. */
+  get<P extends Plugin>(kind: PluginKind, name: string, field?: string): P {
+    const plugin = this.byKind.get(kind)!.get(name);
+    if (!plugin) {
+      const names = this.names(kind);
+      throw new UserError(
+        `${field ? `${field}: ` : ''}unknown ${kind} "${name}". Known ${kind}s: ${names.length ? names.join(', ') : '(none installed)'}.`,
+        field,
+      );
+    }
+    return plugin as P;
+  }
+
+  has(kind: PluginKind, name: string): boolean {
+    return this.byKind.get(kind)!.has(name);
+  }
+
+  names(kind: PluginKind): string[] {
+    return [...this.byKind.get(kind)!.keys()].sort();
+  }
+
+  all(kind: PluginKind): Plugin[] {
+    return [...this.byKind.get(kind)!.values()];
+  }
+}
