@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import { tf } from '@lth/core';
+
+export type KernelInit = 'glorot-normal' | 'glorot-uniform' | 'kaiming-normal';
+
+/**
+ * A 31-bit seed for one weight, derived from the model seed and the weight's name, so that each
+ * weight's values depend only on (seed, name): adding or resizing another layer never shifts them.
+ */
+export function weightSeed(seed: number, name: string): number {
+  return createHash('sha256').update(`${seed}/${name}`).digest().readUInt32LE(0) & 0x7fffffff;
+}
+
+/**
+ * A dense kernel [fanIn, fanOut] drawn as PyTorch's initialisers do (not truncated):
+ * glorot-normal = `xavier_normal_`, N(0, 2 / (fanIn + fanOut)), the initialisation of Frankle &
+ * Carbin; glorot-uniform = `xavier_uniform_`, U(±√(6 / (fanIn + fanOut))); kaiming-normal =
+ * `kaiming_normal_` for ReLU, N(0, 2 / fanIn).
+ *
+ * tfjs draws seeded random tensors on the host (seedrandom) and only then uploads them, so the
+ * same seed gives bit-identical weights on every backend.
+ */
+export function initKernel(kind: KernelInit, shape: [number, number], seed: number): tf.Tensor2D {
+  const [fanIn, fanOut] = shape;
+  switch (kind) {
+    case 'glorot-normal':
+      return tf.randomNormal(shape, 0, Math.sqrt(2 / (fanIn + fanOut)), 'float32', seed);
+    case 'glorot-uniform': {
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return tf.randomUniform(shape, -limit, limit, 'float32', seed);
+    }
+    case 'kaiming-normal':
+      return tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed);
+  }
+}
