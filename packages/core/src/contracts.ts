@@ -45,6 +45,11 @@ export interface Plugin<Options = Record<string, unknown>> {
   optionsSchema: TSchema;
   /** Defaults, kept beside the schema (not inside it). */
   defaults: Partial<Options>;
+  /**
+   * Optional: other names this plugin answers to, with the options they imply, e.g. a `lenet`
+   * model answering `lenet-300-100` with `{ hidden: [300, 100] }`. Exact names win.
+   */
+  matches?(name: string): Partial<Options> | undefined;
   /** Phantom field so that `Options` is carried by the type; never set. */
   readonly __options?: Options;
 }

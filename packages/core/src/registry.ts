@@ -29,6 +29,20 @@ export class PluginRegistry {
     known.set(meta.name, plugin);
   }
 
+  /**
+   * The plugin `name` of `kind` and the options its name implies (see `Plugin.matches`), or a
+   * UserError listing the names that exist.
+   */
+  lookup<P extends Plugin>(kind: PluginKind, name: string, field?: string): { plugin: P; implied: Record<string, unknown> } {
+    const exact = this.byKind.get(kind)!.get(name);
+    if (exact) return { plugin: exact as P, implied: {} };
+    for (const plugin of this.byKind.get(kind)!.values()) {
+      const implied = plugin.matches?.(name);
+      if (implied) return { plugin: plugin as P, implied: implied as Record<string, unknown> };
+    }
+    return { plugin: this.get<P>(kind, name, field), implied: {} };
+  }
+
   /** The plugin `name` of `kind`, or a UserError listing the names that exist. */
   get<P extends Plugin>(kind: PluginKind, name: string, field?: string): P {
     const plugin = this.byKind.get(kind)!.get(name);

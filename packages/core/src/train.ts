@@ -1,0 +1,140 @@
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients; training needs them all.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import type { Batch, EvalRecord, Masks, ModelSpec, OptimizerInstance, TensorMap } from './contracts.js';
+import type { BatchStream, EvalSet } from './data.js';
+
+/** A variable holding `t`'s data; `t` is disposed (tf.variable shares the data and would leave it). */
+export function ownedVariable(t: tf.Tensor, trainable = true): tf.Variable {
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
+}
+
+/** Mean softmax cross-entropy of a batch. */
+export function batchLoss(model: ModelSpec, weights: TensorMap, batch: Batch, training: boolean): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(batch.y, model.forward(weights, batch.x, training)) as tf.Scalar;
+}
+
+/** Loss and accuracy over a fixed set, in chunks. */
+export function evaluate(model: ModelSpec, weights: TensorMap, set: EvalSet): { loss: number; accuracy: number } {
+  let lossSum = 0;
+  let correct = 0;
+  for (const chunk of set.chunks) {
+    const [l, c] = tf.tidy(() => {
+      const logits = model.forward(weights, chunk.x, false);
+      const losses = tf.losses.softmaxCrossEntropy(chunk.y, logits, undefined, undefined, tf.Reduction.NONE);
+      const hits = tf.equal(tf.argMax(logits, 1), tf.argMax(chunk.y, 1));
+      return [tf.sum(losses), tf.sum(tf.cast(hits, 'float32'))];
+    });
+    lossSum += l.dataSync()[0];
+    correct += c.dataSync()[0];
+    tf.dispose([l, c]);
+  }
+  return { loss: lossSum / set.count, accuracy: correct / set.count };
+}
+
+/** Float32 0/1 mask tensors for training, from host masks. */
+export function maskTensors(masks: Masks): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, m] of Object.entries(masks)) out[name] = tf.tensor(Float32Array.from(m.data), m.shape, 'float32');
+  return out;
+}
+
+/** `weights ⊙ masks` as new tensors (weights without a mask are copied). */
+export function applyMasks(weights: TensorMap, masks: Record<string, tf.Tensor>): TensorMap {
+  const out: TensorMap = {};
+  for (const [name, w] of Object.entries(weights)) out[name] = masks[name] ? tf.mul(w, masks[name]) : w.clone();
+  return out;
+}
+
+export interface TrainLoopOptions {
+  model: ModelSpec;
+  /** Starting weights (already masked); the loop copies them, the caller keeps ownership. */
+  weights: TensorMap;
+  masks: Masks;
+  optimizer: OptimizerInstance;
+  lr(iteration: number): number;
+  batches: BatchStream;
+  startIteration: number;
+  totalIterations: number;
+  evalEvery: number;
+  evalSets: { train: EvalSet; validation: EvalSet; test: EvalSet };
+  /** Iterations at which to hand out a weight snapshot (after that many steps). */
+  captureAt?: number[];
+  onSnapshot?(iteration: number, weights: TensorMap): void;
+  onEval?(record: EvalRecord): void;
+  /** Called every `progressEvery` iterations with the latest batch loss. */
+  onProgress?(iteration: number, loss: number): void;
+  progressEvery?: number;
+}
+
+/**
+ * The masked training loop (our own, not `model.fit`): the learning rate is set per iteration,
+ * gradients and weights are masked at every step (inside the optimizer) so pruned weights and
+ * their optimizer moments stay exactly zero, and the model is evaluated every `evalEvery`
+ * iterations on fixed train/validation/test sets.
+ * Returns the final weights (owned by the caller) and the evaluation records.
+ */
+export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: EvalRecord[] } {
+  const names = o.model.weightNames;
+  const vars: Record<string, tf.Variable> = {};
+  for (const name of names) vars[name] = ownedVariable(o.weights[name].clone());
+  const byVarName = new Map(names.map((n) => [vars[n].name, n]));
+  const varList = names.map((n) => vars[n]);
+  const masks = maskTensors(o.masks);
+  const captures = new Set(o.captureAt ?? []);
+  const records: EvalRecord[] = [];
+  const progressEvery = o.progressEvery ?? 25;
+  let lastLoss = Number.NaN;
+
+  const evalNow = (iteration: number) => {
+    const train = evaluate(o.model, vars, o.evalSets.train);
+    const validation = evaluate(o.model, vars, o.evalSets.validation);
+    const test = evaluate(o.model, vars, o.evalSets.test);
+    const record: EvalRecord = {
+      iteration,
+      lr: o.lr(Math.min(iteration, o.totalIterations - 1)),
+      trainLoss: train.loss,
+      trainAccuracy: train.accuracy,
+      validationLoss: validation.loss,
+      validationAccuracy: validation.accuracy,
+      testLoss: test.loss,
+      testAccuracy: test.accuracy,
+    };
+    records.push(record);
+    o.onEval?.(record);
+  };
+  const snapshot = (iteration: number) => {
+    if (!captures.has(iteration) || !o.onSnapshot) return;
+    const copy: TensorMap = {};
+    for (const name of names) copy[name] = vars[name].clone();
+    o.onSnapshot(iteration, copy);
+    tf.dispose(Object.values(copy));
+  };
+
+  try {
+    for (let it = o.startIteration; it < o.totalIterations; it++) {
+      snapshot(it);
+      if (it === o.startIteration || it % o.evalEvery === 0) evalNow(it);
+      const batch = o.batches.batchAt(it);
+      const { value, grads } = tf.variableGrads(() => batchLoss(o.model, vars, batch, true), varList);
+      const named: TensorMap = {};
+      for (const [varName, g] of Object.entries(grads)) named[byVarName.get(varName)!] = g;
+      o.optimizer.step(vars, named, o.lr(it), masks);
+      if (o.onProgress && ((it + 1) % progressEvery === 0 || it + 1 === o.totalIterations)) {
+        lastLoss = value.dataSync()[0];
+        o.onProgress(it + 1, lastLoss);
+      }
+      tf.dispose([value, batch.x, batch.y, ...Object.values(grads)]);
+    }
+    snapshot(o.totalIterations);
+    evalNow(o.totalIterations);
+    const final: TensorMap = {};
+    for (const name of names) final[name] = vars[name].clone();
+    return { final, records };
+  } finally {
+    tf.dispose(Object.values(vars));
+    tf.dispose(Object.values(masks));
+  }
+}
