@@ -109,7 +109,8 @@ function mergeDefaults(defaults: unknown, value: unknown): unknown {
   return value;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// verbose: errors carry their schema, so an unknown field's message can list the allowed ones.
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateCore = ajv.compile(ConfigSchema);
 const slotValidators = new WeakMap<Plugin, ReturnType<typeof ajv.compile>>();
 
@@ -220,7 +221,8 @@ export function resolveConfig(raw: unknown, registry: PluginRegistry): ResolvedC
     slots[path.join('.')] = { plugin, options };
     // The hash drops options equal to their defaults, so adding an option never renames old runs.
     const canon = getAt(stripped, path.slice(0, -1)) as Record<string, unknown> | undefined;
-    const reduced: Record<string, unknown> = { use: value.use };
+    // The plugin's own name, so `lenet-300-100` and `lenet` with hidden [300, 100] hash alike.
+    const reduced: Record<string, unknown> = { use: plugin.meta.name };
     for (const [k, v] of Object.entries(options)) {
       if (k === 'use') continue;
       const isExtra = SLOT_EXTRAS[kind]?.includes(k);
