@@ -105,6 +105,11 @@ describe('overrides', () => {
     }
   });
 
+  it('override keys are checked even at rate 0, so core can validate them before any training', () => {
+    expect(() => layerwiseMasker.mask(scores, denseMasks(lenetLike), 0, { overrides: { dense3: 0.1 } }, ctx(lenetLike))).toThrow(UserError);
+    expect(() => globalMasker.mask(scores, denseMasks(lenetLike), 0, { overrides: { dense3: 0.1 } }, ctx(lenetLike))).toThrow(UserError);
+  });
+
   it('two keys for the same layer are a UserError', () => {
     expect(() => layerwiseMasker.mask(scores, denseMasks(lenetLike), 0.2, { overrides: { output: 0.1, out: 0.2 } }, ctx(lenetLike))).toThrow(
       /"out" and "output" both set the rate of out\/kernel/,
