@@ -1,0 +1,76 @@
+// Fused, masked optimizer updates (PyTorch semantics), one pass over each parameter.
+#include <cmath>
+
+#include "common.h"
+
+namespace lth {
+
+namespace {
+
+// adam(w, g, m, v, mask|null, outW, outM, outV, lr, beta1, beta2, eps, step, weightDecay)
+//   g' = (g + wd*w)*mask; m' = (b1*m + (1-b1)*g')*mask; v' = (b2*v + (1-b2)*g'^2)*mask;
+//   w' = (w - lr*(m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) + eps))*mask
+napi_value Adam(napi_env env, const Args& args) {
+  size_t n, l;
+  const float* w = args.f32(0, &n);
+  const float* g = args.f32(1, &l); check(l == n, "adam: grad size");
+  const float* m = args.f32(2, &l); check(l == n, "adam: m size");
+  const float* v = args.f32(3, &l); check(l == n, "adam: v size");
+  napi_valuetype t;
+  napi_typeof(env, args.raw(4), &t);
+  const float* mask = (t == napi_null || t == napi_undefined) ? nullptr : args.f32(4, &l);
+  if (mask) check(l == n, "adam: mask size");
+  float* ow = args.f32(5, &l); check(l >= n, "adam: out size");
+  float* om = args.f32(6, &l); check(l >= n, "adam: out size");
+  float* ov = args.f32(7, &l); check(l >= n, "adam: out size");
+  const double lr = args.num(8), b1 = args.num(9), b2 = args.num(10), eps = args.num(11);
+  const double step = args.num(12), wd = args.num(13);
+  const float fb1 = float(b1), fb2 = float(b2), c1 = float(1 - b1), c2 = float(1 - b2);
+  const float bc1 = float(1.0 / (1.0 - std::pow(b1, step)));
+  const float bc2 = float(1.0 / (1.0 - std::pow(b2, step)));
+  const float flr = float(lr), feps = float(eps), fwd = float(wd);
+  for (size_t i = 0; i < n; i++) {
+    const float k = mask ? mask[i] : 1.f;
+    const float gi = (g[i] + fwd * w[i]) * k;
+    const float mi = (fb1 * m[i] + c1 * gi) * k;
+    const float vi = (fb2 * v[i] + c2 * gi * gi) * k;
+    const float upd = flr * (mi * bc1) / (std::sqrt(vi * bc2) + feps);
+    ow[i] = (w[i] - upd) * k;
+    om[i] = mi;
+    ov[i] = vi;
+  }
+  return Undefined(env);
+}
+
+// sgd(w, g, vel, mask|null, outW, outVel, lr, momentum, weightDecay)
+//   g' = (g + wd*w)*mask; vel' = (momentum*vel + g')*mask; w' = (w - lr*vel')*mask
+napi_value Sgd(napi_env env, const Args& args) {
+  size_t n, l;
+  const float* w = args.f32(0, &n);
+  const float* g = args.f32(1, &l); check(l == n, "sgd: grad size");
+  const float* vel = args.f32(2, &l); check(l == n, "sgd: velocity size");
+  napi_valuetype t;
+  napi_typeof(env, args.raw(3), &t);
+  const float* mask = (t == napi_null || t == napi_undefined) ? nullptr : args.f32(3, &l);
+  if (mask) check(l == n, "sgd: mask size");
+  float* ow = args.f32(4, &l); check(l >= n, "sgd: out size");
+  float* ovel = args.f32(5, &l); check(l >= n, "sgd: out size");
+  const float lr = float(args.num(6)), mom = float(args.num(7)), wd = float(args.num(8));
+  for (size_t i = 0; i < n; i++) {
+    const float k = mask ? mask[i] : 1.f;
+    const float gi = (g[i] + wd * w[i]) * k;
+    const float vi = (mom * vel[i] + gi) * k;
+    ow[i] = (w[i] - lr * vi) * k;
+    ovel[i] = vi;
+  }
+  return Undefined(env);
+}
+
+}  // namespace
+
+void InitOptimizers(napi_env env, napi_value exports) {
+  Export(env, exports, "adam", Wrap<Adam>);
+  Export(env, exports, "sgd", Wrap<Sgd>);
+}
+
+}  // namespace lth

@@ -1,0 +1,65 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The N-API addon (native/*.cc). Every kernel writes into a caller-allocated output array. */
+export interface NativeAddon {
+  batchMatMul(
+    a: Float32Array, b: Float32Array, out: Float32Array,
+    batch: number, batchA: number, batchB: number, m: number, n: number, k: number,
+    transposeA: boolean, transposeB: boolean,
+  ): void;
+  binary(op: number, a: Float32Array, aStrides: Int32Array, b: Float32Array, bStrides: Int32Array,
+    out: Float32Array, outShape: Int32Array): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, mask: Float32Array | null,
+    outW: Float32Array, outM: Float32Array, outV: Float32Array,
+    lr: number, beta1: number, beta2: number, epsilon: number, step: number, weightDecay: number): void;
+  sgd(w: Float32Array, g: Float32Array, velocity: Float32Array, mask: Float32Array | null,
+    outW: Float32Array, outVelocity: Float32Array, lr: number, momentum: number, weightDecay: number): void;
+  conv2d?(...args: unknown[]): void;
+  /** The thread policy: at most `max` threads; GEMMs under `parallelFlops` multiply-adds use one. */
+  setThreads(max?: number, parallelFlops?: number): number;
+  blasInfo(): string;
+  features(): { dnnl: boolean };
+  tuneMalloc(): void;
+}
+
+const addonPath = fileURLToPath(new URL('../build/Release/lth_native.node', import.meta.url));
+const buildErrorPath = fileURLToPath(new URL('../build/lth-native-error.txt', import.meta.url));
+
+export const HOW_TO_BUILD =
+  'apt-get install libopenblas-dev libdnnl-dev, then npm rebuild @lth/backend-native';
+
+let loaded: { addon: NativeAddon } | { error: string } | undefined;
+
+/** Loads the addon once; never throws. `error` says why it is missing and how to get it. */
+export function loadAddon(): { addon: NativeAddon } | { error: string } {
+  if (loaded) return loaded;
+  if (!existsSync(addonPath)) {
+    const why = existsSync(buildErrorPath)
+      ? readFileSync(buildErrorPath, 'utf8').split('\n')[0]
+      : 'the native addon was not built';
+    loaded = { error: `${why}: ${HOW_TO_BUILD}` };
+    return loaded;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    loaded = { addon: require(addonPath) as NativeAddon };
+  } catch (e) {
+    const message = (e as Error).message;
+    const why = /openblas/i.test(message) ? 'libopenblas not found'
+      : /dnnl/i.test(message) ? 'libdnnl not found'
+      : `the native addon does not load (${message.split('\n')[0]})`;
+    loaded = { error: `${why}: ${HOW_TO_BUILD}` };
+  }
+  return loaded;
+}
+
+/** The addon, or an Error naming why it is missing. */
+export function requireAddon(): NativeAddon {
+  const r = loadAddon();
+  if ('error' in r) throw new Error(`@lth/backend-native: ${r.error}`);
+  return r.addon;
+}

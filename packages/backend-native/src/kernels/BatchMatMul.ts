@@ -1,0 +1,10 @@
+import { BatchMatMul, type BatchMatMulAttrs } from '@tensorflow/tfjs-core';
+
+import { nativeMatMul } from './matmul_impl.js';
+import { withCpuFallback } from './shared.js';
+
+export const batchMatMulConfig = withCpuFallback(BatchMatMul, ({ inputs, backend, attrs }) => {
+  const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
+  const r = nativeMatMul(backend, inputs.a!, inputs.b!, transposeA, transposeB);
+  return r && backend.makeTensorInfo(r.outShape, 'float32', r.out);
+});
