@@ -118,7 +118,9 @@ export interface ModelFactory<O = Record<string, unknown>> extends Plugin<O> {
 // Pruning
 
 export interface Batch {
+  /** Inputs, [batch, ...inputShape], float32. */
   x: tf.Tensor;
+  /** Labels, one-hot float32 [batch, numClasses]. */
   y: tf.Tensor;
 }
 

@@ -159,6 +159,14 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
   const lrSchedule = plugin<LrSchedule>('training.lrSchedule');
   const warmup = plugin<Warmup>('training.warmup');
 
+  // A masker checks its options against the model (e.g. override keys naming layers) when it
+  // first masks; do that now, at rate 0, so a typo fails before hours of dense training.
+  {
+    const dense = denseMasks(model);
+    const zeros = Object.fromEntries(model.prunable.map((n) => [n, { shape: dense[n].shape, data: new Float32Array(dense[n].data.length) }]));
+    masker.mask(zeros, dense, 0, opts('pruning.masker'), { model, level: 1 });
+  }
+
   const batchSize = config.training.batchSize;
   const iterationsPerEpoch = Math.floor(dataset.train.count / batchSize);
   const total = parseDuration(config.training.iterations, iterationsPerEpoch, '/training/iterations');

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradients; training needs them all.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core alone registers no gradients, and its own register_all_gradients module is not
+// loadable by Node's ESM resolver (extensionless imports): the @tensorflow/tfjs bundle registers
+// them all on the same (deduplicated) tfjs-core.
+import '@tensorflow/tfjs';
 import type { Batch, EvalRecord, Masks, ModelSpec, OptimizerInstance, TensorMap } from './contracts.js';
 import type { BatchStream, EvalSet } from './data.js';
 

@@ -1,0 +1,3 @@
+export { main, discover } from './main.js';
+export { ConsoleReporter, summaryTable } from './reporter.js';
+export { exampleConfig } from './example-config.js';

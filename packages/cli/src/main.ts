@@ -1,0 +1,133 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type LoadedPlugins,
+  loadPlugins,
+  PLUGIN_KINDS,
+  type Reporter,
+  resolveConfig,
+  runDirName,
+  runExperiment,
+  selectBackend,
+  UserError,
+} from '@lth/core';
+import { Command, CommanderError, Option } from 'commander';
+import { exampleConfig } from './example-config.js';
+import { ConsoleReporter, summaryTable } from './reporter.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const version = (JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { version: string }).version;
+
+/** Every installed plugin package: found from the working directory and from where lth is installed. */
+export function discover(): Promise<LoadedPlugins> {
+  return loadPlugins({ from: [process.cwd(), here] });
+}
+
+function readConfig(file: string): unknown {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new UserError(`config file not found: ${file}`, '<config>');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`, '<config>');
+  }
+}
+
+export interface MainIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+  reporter?: Reporter;
+}
+
+/** Runs the CLI; returns the exit code: 0 success, 2 bad input (config, data, arguments), 1 internal failure. */
+export async function main(argv: string[], io: MainIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const out = (s: string) => io.stdout.write(`${s}\n`);
+  const program = new Command('lth')
+    .description('Lottery-ticket pruning experiments on TensorFlow.js')
+    .version(version)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  const backendOption = () =>
+    new Option('--backend <name>', 'TensorFlow.js backend: auto picks the fastest installed (tensorflow, native, wasm, cpu)').default('auto');
+
+  program
+    .command('run')
+    .description('run a lottery-ticket experiment (resumes an interrupted run with the same config)')
+    .argument('<config>', 'JSON config file')
+    .option('--out <dir>', 'parent directory of run directories', 'runs')
+    .addOption(backendOption())
+    .action(async (file: string, o: { out: string; backend: string }) => {
+      const raw = readConfig(file);
+      const { registry } = await discover();
+      const resolved = resolveConfig(raw, registry);
+      const backend = await selectBackend(registry, o.backend);
+      // Say once why a faster backend was passed over (tfjs-node is an optional extra: no noise).
+      for (const s of backend.skipped) if (s.name !== 'tensorflow') io.stderr.write(`lth: backend ${s.name} unavailable: ${s.reason}\n`);
+      const result = await runExperiment(resolved, {
+        outDir: resolve(o.out),
+        baseDir: dirname(resolve(file)),
+        reporter: io.reporter ?? new ConsoleReporter(io.stderr),
+      });
+      out(summaryTable(result.summary));
+    });
+
+  program
+    .command('validate')
+    .description('check a config against core and plugin schemas; print the resolved config')
+    .argument('<config>', 'JSON config file')
+    .action(async (file: string) => {
+      const { registry } = await discover();
+      const resolved = resolveConfig(readConfig(file), registry);
+      out(JSON.stringify({ runDir: runDirName(resolved), hash: resolved.hash, config: resolved.config }, null, 2));
+    });
+
+  program
+    .command('plugins')
+    .description('list discovered plugins by kind, with package and version')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const { registry } = await discover();
+      const rows = PLUGIN_KINDS.flatMap((kind) =>
+        registry.all(kind).map((p) => ({ kind, name: p.meta.name, package: p.meta.package, version: p.meta.version, description: p.meta.description ?? '' })),
+      );
+      if (o.json) {
+        out(JSON.stringify(rows, null, 2));
+        return;
+      }
+      for (const kind of PLUGIN_KINDS) {
+        const ofKind = rows.filter((r) => r.kind === kind).sort((a, b) => a.name.localeCompare(b.name));
+        if (!ofKind.length) continue;
+        out(`${kind}:`);
+        for (const r of ofKind) out(`  ${r.name.padEnd(16)} ${`${r.package}@${r.version}`.padEnd(34)} ${r.description}`);
+      }
+    });
+
+  program
+    .command('init')
+    .description('write an example config (LeNet-300-100 on MNIST)')
+    .argument('[file]', 'where to write it', 'lth.json')
+    .option('--force', 'overwrite an existing file')
+    .action((file: string, o: { force?: boolean }) => {
+      if (existsSync(file) && !o.force) throw new UserError(`${file} exists; pass --force to overwrite it`, '[file]');
+      writeFileSync(file, `${JSON.stringify(exampleConfig, null, 2)}\n`);
+      out(`wrote ${file}; run it with: lth run ${file}`);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof UserError) {
+      io.stderr.write(`lth: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`lth: internal error: ${(error as Error).stack ?? error}\n`);
+    return 1;
+  }
+}

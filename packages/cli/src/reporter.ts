@@ -1,0 +1,93 @@
+import cliProgress from 'cli-progress';
+import type { LevelSummary, Reporter, RunEvent } from '@lth/core';
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+/**
+ * Progress for people: a bar on a terminal (replicate, level, iteration, loss, accuracy, ETA),
+ * plain lines when the output is piped or logged.
+ */
+export class ConsoleReporter implements Reporter {
+  private bar?: cliProgress.SingleBar;
+  private lastAccuracy = Number.NaN;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly interactive = Boolean(stream.isTTY) && !process.env.CI,
+  ) {}
+
+  private line(text: string) {
+    this.stream.write(`${text}\n`);
+  }
+
+  onEvent(e: RunEvent): void {
+    switch (e.type) {
+      case 'run-start':
+        this.line(`lth: ${e.runDir} (backend ${e.backend}; ${e.replicates} replicate(s) × ${e.levels + 1} level(s) × ${e.iterations} iterations)`);
+        break;
+      case 'level-skip':
+        this.line(`replicate ${e.replicate} level ${e.level}: skipped (${e.reason})`);
+        break;
+      case 'level-start':
+        this.lastAccuracy = Number.NaN;
+        if (this.interactive) {
+          this.bar = new cliProgress.SingleBar(
+            {
+              format: `rep ${e.replicate} level ${e.level} (${pct(e.fractionRemaining)} left) [{bar}] {value}/{total} it | loss {loss} | test acc {acc} | ETA {eta_formatted}`,
+              stream: this.stream,
+              hideCursor: true,
+              etaBuffer: 50,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          this.bar.start(1, 0, { loss: '-', acc: '-' });
+        } else {
+          this.line(`replicate ${e.replicate} level ${e.level}: ${pct(e.fractionRemaining)} of weights remain, training from iteration ${e.startIteration}`);
+        }
+        break;
+      case 'progress':
+        if (this.bar) {
+          this.bar.setTotal(e.total);
+          this.bar.update(e.iteration, { loss: e.loss.toFixed(4), acc: Number.isNaN(this.lastAccuracy) ? '-' : pct(this.lastAccuracy) });
+        }
+        break;
+      case 'eval':
+        this.lastAccuracy = e.metrics.testAccuracy;
+        if (!this.bar) {
+          const m = e.metrics;
+          this.line(
+            `  it ${m.iteration}: train loss ${m.trainLoss.toFixed(4)}, val loss ${m.validationLoss.toFixed(4)}, val acc ${pct(m.validationAccuracy)}, test acc ${pct(m.testAccuracy)}`,
+          );
+        }
+        break;
+      case 'level-end':
+        this.bar?.stop();
+        this.bar = undefined;
+        this.line(
+          `replicate ${e.replicate} level ${e.level} done in ${e.summary.seconds.toFixed(1)} s: test acc ${pct(e.summary.finalTestAccuracy)} (early stop at ${e.summary.earlyStopIteration}: ${pct(e.summary.earlyStopTestAccuracy)})`,
+        );
+        break;
+      case 'run-end':
+        this.line('');
+        this.line(summaryTable(e.summary));
+        this.line(`\nresults: ${e.runDir}/summary.csv`);
+        break;
+    }
+  }
+}
+
+/** The end-of-run table: one row per (replicate, level). */
+export function summaryTable(rows: LevelSummary[]): string {
+  const header = ['rep', 'level', '% weights left', 'test acc (final)', 'test acc (early stop)', 'early-stop it'];
+  const body = rows.map((r) => [
+    String(r.replicate),
+    String(r.level),
+    (100 * r.fractionRemaining).toFixed(2),
+    pct(r.finalTestAccuracy),
+    pct(r.earlyStopTestAccuracy),
+    String(r.earlyStopIteration),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
+}
