@@ -1,0 +1,14 @@
+// @ts-check
+import { TOKENS } from '@lth/core';
+import { magnitudePowerScorer } from './magnitude-power-scorer.js';
+
+export { magnitudePowerScorer };
+
+/**
+ * Adds this package's plugins to `container`. lth's loader calls it once per run on a child
+ * container; importing this module registers nothing.
+ * @param {import('@lth/core').DependencyContainer} container
+ */
+export function register(container) {
+  container.register(TOKENS.scorer, { useValue: magnitudePowerScorer });
+}
