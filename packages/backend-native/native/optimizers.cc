@@ -35,9 +35,10 @@ napi_value Adam(napi_env env, const Args& args) {
     const float mi = (fb1 * m[i] + c1 * gi) * k;
     const float vi = (fb2 * v[i] + c2 * gi * gi) * k;
     const float upd = flr * (mi * bc1) / (std::sqrt(vi * bc2) + feps);
-    ow[i] = (w[i] - upd) * k;
-    om[i] = mi;
-    ov[i] = vi;
+    // A pruned weight is +0 exactly (not -0), so saved tensors match bit for bit.
+    ow[i] = k == 0.f ? 0.f : (w[i] - upd) * k;
+    om[i] = k == 0.f ? 0.f : mi;
+    ov[i] = k == 0.f ? 0.f : vi;
   }
   return Undefined(env);
 }
@@ -60,8 +61,8 @@ napi_value Sgd(napi_env env, const Args& args) {
     const float k = mask ? mask[i] : 1.f;
     const float gi = (g[i] + wd * w[i]) * k;
     const float vi = (mom * vel[i] + gi) * k;
-    ow[i] = (w[i] - lr * vi) * k;
-    ovel[i] = vi;
+    ow[i] = k == 0.f ? 0.f : (w[i] - lr * vi) * k;
+    ovel[i] = k == 0.f ? 0.f : vi;
   }
   return Undefined(env);
 }
