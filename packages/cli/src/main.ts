@@ -14,6 +14,7 @@ import {
 } from '@lth/core';
 import { Command, CommanderError, Option } from 'commander';
 import { exampleConfig } from './example-config.js';
+import { configReference } from './reference.js';
 import { ConsoleReporter, summaryTable } from './reporter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -102,6 +103,14 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
         out(`${kind}:`);
         for (const r of ofKind) out(`  ${r.name.padEnd(16)} ${`${r.package}@${r.version}`.padEnd(34)} ${r.description}`);
       }
+    });
+
+  program
+    .command('reference')
+    .description('print the config reference (Markdown) for the installed plugins')
+    .action(async () => {
+      const { registry } = await discover();
+      io.stdout.write(configReference(registry));
     });
 
   program

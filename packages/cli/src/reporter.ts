@@ -68,9 +68,8 @@ export class ConsoleReporter implements Reporter {
         );
         break;
       case 'run-end':
-        this.line('');
-        this.line(summaryTable(e.summary));
-        this.line(`\nresults: ${e.runDir}/summary.csv`);
+        // The table itself goes to stdout (main); this stream carries progress only.
+        this.line(`results: ${e.runDir}/summary.csv`);
         break;
     }
   }

@@ -14,6 +14,8 @@ export interface BackendChoice {
  * Backends come from plugins (core's tensorflow/wasm/cpu, or a package such as a native one).
  */
 export async function selectBackend(registry: PluginRegistry, requested = 'auto'): Promise<BackendChoice> {
+  // Production mode: no "install tfjs-node" banner (lth chooses backends itself) and no debug checks.
+  tf.env().set('PROD', true);
   const providers = (registry.all('backend') as BackendProvider[]).sort((a, b) => b.priority - a.priority);
   if (requested !== 'auto') {
     const provider = registry.get<BackendProvider>('backend', requested, '--backend');
