@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+// Training-speed benchmark of lth's tfjs backends (cpu, wasm, native) and PyTorch as reference.
+//
+//   npm run bench [-- --json] [-- --backends cpu,wasm,native] [-- --quick] [-- --no-torch]
+//
+// Reports ms/step of a LeNet-300-100 Adam step at batch 60 (dense and masked), GEMM GFLOP/s
+// (1024^3 and LeNet's 60x784x300), and lth/PyTorch ratios where python3 has torch.
+// It builds the train step from tf ops directly (matMul, add, relu, softmax cross-entropy,
+// variableGrads, and the fused LthAdamUpdate kernel where the backend has it), as core does.
+import { spawnSync } from 'node:child_process';
+import { register } from 'node:module';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+register('./tfjs-esm-hook.mjs', import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const option = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+};
+const json = flag('json');
+const quick = flag('quick');
+const wanted = option('backends', 'cpu,wasm,native').split(',');
+const log = (...m) => { if (!json) console.error(...m); };
+
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+await import('@tensorflow/tfjs-backend-cpu');
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic data and the LeNet-300-100 step.
+function values(size, seed, scale = 1) {
+  const out = new Float32Array(size);
+  let s = (seed * 2654435761) >>> 0;
+  for (let i = 0; i < size; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return out;
+}
+
+const LENET = [784, 300, 100, 10];
+const BATCH = 60;
+const ADAM = { lr: 0.0012, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+
+/** A LeNet-300-100 trainer on the current backend; `keep` is the fraction of weights kept. */
+function lenetTrainer(keep) {
+  const params = [];
+  const masks = [];
+  const m = [];
+  const v = [];
+  tf.tidy(() => {
+    for (let l = 0; l < LENET.length - 1; l++) {
+      const [fanIn, fanOut] = [LENET[l], LENET[l + 1]];
+      const mask = keep < 1 ? Float32Array.from(values(fanIn * fanOut, 90 + l), (x) => (x < 2 * keep - 1 ? 1 : 0)) : null;
+      const w = values(fanIn * fanOut, l + 1, Math.sqrt(6 / (fanIn + fanOut)));
+      if (mask) w.forEach((x, i) => { w[i] = x * mask[i]; });
+      params.push(tf.variable(tf.tensor2d(w, [fanIn, fanOut])), tf.variable(tf.zeros([fanOut])));
+      masks.push(mask ? tf.keep(tf.tensor2d(mask, [fanIn, fanOut])) : null, null);
+    }
+    for (const p of params) {
+      m.push(tf.variable(tf.zerosLike(p), false));
+      v.push(tf.variable(tf.zerosLike(p), false));
+    }
+  });
+  const x = tf.tensor2d(values(BATCH * 784, 7, 0.5).map((t) => t + 0.5), [BATCH, 784]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'), 10));
+  const fused = tf.getKernel('LthAdamUpdate', tf.getBackend()) !== undefined;
+  let step = 0;
+  const run = () => {
+    step++;
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        let h = x;
+        for (let l = 0; l < params.length; l += 2) {
+          h = tf.add(tf.matMul(h, params[l]), params[l + 1]);
+          if (l + 2 < params.length) h = tf.relu(h);
+        }
+        return tf.losses.softmaxCrossEntropy(y, h);
+      }, params);
+      params.forEach((p, i) => {
+        const g = grads[p.name];
+        const mask = masks[i];
+        if (fused) {
+          const inputs = { weight: p, grad: g, m: m[i], v: v[i] };
+          if (mask) inputs.mask = mask;
+          const [w2, m2, v2] = tf.engine().runKernel('LthAdamUpdate', inputs, { ...ADAM, step });
+          p.assign(w2); m[i].assign(m2); v[i].assign(v2);
+          return;
+        }
+        // Core's composed Adam (used where the backend has no fused kernel).
+        const gm = mask ? tf.mul(g, mask) : g;
+        let m2 = tf.add(tf.mul(m[i], ADAM.beta1), tf.mul(gm, 1 - ADAM.beta1));
+        let v2 = tf.add(tf.mul(v[i], ADAM.beta2), tf.mul(tf.square(gm), 1 - ADAM.beta2));
+        if (mask) { m2 = tf.mul(m2, mask); v2 = tf.mul(v2, mask); }
+        const mHat = tf.div(m2, 1 - ADAM.beta1 ** step);
+        const vHat = tf.div(v2, 1 - ADAM.beta2 ** step);
+        let w2 = tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM.epsilon)), ADAM.lr));
+        if (mask) w2 = tf.mul(w2, mask);
+        p.assign(w2); m[i].assign(m2); v[i].assign(v2);
+      });
+      return value.dataSync()[0]; // the loss is read every step, as a training loop would
+    });
+  };
+  const dispose = () => tf.dispose([...params, ...m, ...v, ...masks.filter(Boolean), x, y]);
+  return { run, dispose, fused };
+}
+
+/** ms per call of `f`: `warmup` calls, then calls until `budgetMs` or `maxCalls`. */
+function time(f, { warmup = 3, budgetMs = 3000, maxCalls = 1000, minCalls = 3 } = {}) {
+  for (let i = 0; i < warmup; i++) f();
+  const samples = [];
+  const start = performance.now();
+  while (samples.length < minCalls || (performance.now() - start < budgetMs && samples.length < maxCalls)) {
+    const t0 = performance.now();
+    f();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]; // median
+}
+
+function gemmGflops(m, k, n, opts) {
+  const a = tf.tensor2d(values(m * k, 3), [m, k]);
+  const b = tf.tensor2d(values(k * n, 4), [k, n]);
+  const ms = time(() => tf.tidy(() => tf.matMul(a, b).dataSync()), opts);
+  tf.dispose([a, b]);
+  return { ms, gflops: (2 * m * n * k) / (ms * 1e6) };
+}
+
+const round = (x, d = 2) => (x === undefined || x === null ? x : Number(x.toFixed(d)));
+
+// ---------------------------------------------------------------------------------------------
+const results = {
+  date: new Date().toISOString(),
+  machine: {
+    cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null,
+  },
+  lenet300100: {},
+  gemm: {},
+  torch: null,
+  ratios: {},
+  notes: [],
+};
+
+async function useBackend(name) {
+  if (name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+  } else if (name === 'native') {
+    const { registerNativeBackend } = await import(join(here, '../../packages/backend-native/dist/register.js'));
+    registerNativeBackend();
+  }
+  return tf.setBackend(name);
+}
+
+const budget = quick ? 1000 : 4000;
+for (const name of wanted) {
+  let ok = false;
+  try {
+    ok = await useBackend(name);
+  } catch (e) {
+    results.notes.push(`${name}: unavailable (${e.message.split('\n')[0]})`);
+  }
+  if (!ok) continue;
+  log(`[bench] ${name}`);
+  if (name === 'native') {
+    const { loadAddon } = await import(join(here, '../../packages/backend-native/dist/addon.js'));
+    const addon = loadAddon().addon;
+    results.machine.openblas = addon.blasInfo();
+    results.machine.nativeThreads = addon.setThreads();
+  }
+  const slow = name === 'cpu';
+  const opts = { budgetMs: slow ? Math.min(budget, 2000) : budget, warmup: slow ? 1 : 5, maxCalls: slow ? 10 : 2000 };
+  const entry = {};
+  for (const [label, keep] of [['dense', 1], ['masked', 0.2]]) {
+    const t = lenetTrainer(keep);
+    entry[`${label}MsPerStep`] = round(time(t.run, opts), 3);
+    entry.fusedAdam = t.fused;
+    t.dispose();
+  }
+  entry.maskedOverDense = round(entry.maskedMsPerStep / entry.denseMsPerStep, 3);
+  results.lenet300100[name] = entry;
+
+  const g = {};
+  g['60x784x300'] = round(gemmGflops(60, 784, 300, opts).gflops, 1);
+  if (name === 'native') {
+    const { loadAddon } = await import(join(here, '../../packages/backend-native/dist/addon.js'));
+    const addon = loadAddon().addon;
+    const max = addon.setThreads();
+    addon.setThreads(1, 0);
+    g['1024^3 1 thread'] = round(gemmGflops(1024, 1024, 1024, opts).gflops, 1);
+    addon.setThreads(max, 0);
+    g[`1024^3 ${max} threads`] = round(gemmGflops(1024, 1024, 1024, opts).gflops, 1);
+    addon.setThreads(0, 64 * 1024 * 1024); // back to the default policy
+  } else if (name === 'wasm') {
+    g['1024^3'] = round(gemmGflops(1024, 1024, 1024, { ...opts, maxCalls: 5, warmup: 1 }).gflops, 1);
+  } else {
+    g['1024^3'] = round(gemmGflops(1024, 1024, 1024, { budgetMs: 0, warmup: 0, minCalls: 1 }).gflops, 2);
+  }
+  results.gemm[name] = g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch reference, where some python3 has torch.
+if (!flag('no-torch')) {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (probe.status !== 0) continue;
+    log(`[bench] torch (${py})`);
+    const r = spawnSync(py, [join(here, 'torch_reference.py'), ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
+    if (r.status === 0) results.torch = JSON.parse(r.stdout);
+    else results.notes.push(`torch_reference.py failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
+    break;
+  }
+  if (!results.torch) results.notes.push('PyTorch: no python3 with torch (apt-get install python3-torch), skipped');
+}
+
+const native = results.lenet300100.native;
+const wasm = results.lenet300100.wasm;
+if (native && wasm) results.ratios.wasmOverNativeLenet = round(wasm.denseMsPerStep / native.denseMsPerStep, 1);
+if (native && results.torch?.lenet300100) {
+  results.ratios.nativeOverTorchLenet = round(native.denseMsPerStep / results.torch.lenet300100.denseMsPerStep, 2);
+}
+if (native) results.ratios.maskedOverDenseNative = native.maskedOverDense;
+results.targets = {
+  'LeNet step <= 1.0x PyTorch': results.ratios.nativeOverTorchLenet === undefined ? 'not measured' : results.ratios.nativeOverTorchLenet <= 1.0,
+  'native >= 15x faster than wasm': results.ratios.wasmOverNativeLenet === undefined ? 'not measured' : results.ratios.wasmOverNativeLenet >= 15,
+  'masked <= 1.05x dense': native ? native.maskedOverDense <= 1.05 : 'not measured',
+};
+
+if (json) {
+  console.log(JSON.stringify(results, null, 2));
+} else {
+  console.log(`lth bench ${results.date} on ${results.machine.cpu} (${results.machine.cores} cores), node ${results.machine.node}`);
+  console.log('\nLeNet-300-100, Adam, batch 60 (ms/step, median)');
+  for (const [name, e] of Object.entries(results.lenet300100)) {
+    console.log(`  ${name.padEnd(8)} dense ${String(e.denseMsPerStep).padStart(9)}  masked ${String(e.maskedMsPerStep).padStart(9)}  masked/dense ${e.maskedOverDense}${e.fusedAdam ? '  (fused Adam)' : ''}`);
+  }
+  if (results.torch?.lenet300100) console.log(`  ${'torch'.padEnd(8)} dense ${String(results.torch.lenet300100.denseMsPerStep).padStart(9)}  (${results.torch.threads} thread, torch ${results.torch.version})`);
+  console.log('\nGEMM GFLOP/s');
+  for (const [name, g] of Object.entries(results.gemm)) console.log(`  ${name.padEnd(8)} ${Object.entries(g).map(([k, v]) => `${k}: ${v}`).join('  ')}`);
+  if (results.torch?.gemm) console.log(`  ${'torch'.padEnd(8)} ${Object.entries(results.torch.gemm).map(([k, v]) => `${k}: ${v}`).join('  ')}`);
+  console.log('\nratios', JSON.stringify(results.ratios));
+  console.log('targets', JSON.stringify(results.targets));
+  for (const n of results.notes) console.log(`note: ${n}`);
+}

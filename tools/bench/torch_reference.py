@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""PyTorch reference for tools/bench/bench.mjs: the same nets and step as the tfjs benchmark.
+
+Prints one JSON object: ms/step (median) of a LeNet-300-100 Adam step at batch 60 on 1 thread,
+GEMM GFLOP/s, and the torch version. Run by bench.mjs when `import torch` works.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+QUICK = "--quick" in sys.argv
+BUDGET = 1.0 if QUICK else 4.0
+
+
+def timed(f, warmup=5, budget=BUDGET, max_calls=2000, min_calls=3):
+    for _ in range(warmup):
+        f()
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < min_calls or (time.perf_counter() - start < budget and len(samples) < max_calls):
+        t0 = time.perf_counter()
+        f()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def lenet_step_ms(keep):
+    torch.manual_seed(0)
+    sizes = [784, 300, 100, 10]
+    params, masks = [], []
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        w = (torch.rand(fan_in, fan_out) * 2 - 1) * (6 / (fan_in + fan_out)) ** 0.5
+        mask = (torch.rand(fan_in, fan_out) < keep).float() if keep < 1 else None
+        if mask is not None:
+            w *= mask
+        params += [w.requires_grad_(), torch.zeros(fan_out, requires_grad=True)]
+        masks += [mask, None]
+    opt = torch.optim.Adam(params, lr=0.0012)
+    x = torch.rand(60, 784)
+    y = torch.arange(60) % 10
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        h = x
+        for i in range(0, len(params), 2):
+            h = h @ params[i] + params[i + 1]
+            if i + 2 < len(params):
+                h = F.relu(h)
+        loss = F.cross_entropy(h, y)
+        loss.backward()
+        with torch.no_grad():
+            for p, m in zip(params, masks):
+                if m is not None:
+                    p.grad.mul_(m)
+        opt.step()
+        with torch.no_grad():
+            for p, m in zip(params, masks):
+                if m is not None:
+                    p.mul_(m)
+        return loss.item()
+
+    return timed(step)
+
+
+def gemm_gflops(m, k, n):
+    a, b = torch.rand(m, k), torch.rand(k, n)
+    ms = timed(lambda: a @ b, max_calls=200)
+    return 2 * m * n * k / (ms * 1e6)
+
+
+torch.set_num_threads(1)
+out = {"version": torch.__version__, "threads": 1}
+out["lenet300100"] = {"denseMsPerStep": round(lenet_step_ms(1.0), 3), "maskedMsPerStep": round(lenet_step_ms(0.2), 3)}
+out["gemm"] = {"60x784x300": round(gemm_gflops(60, 784, 300), 1), "1024^3 1 thread": round(gemm_gflops(1024, 1024, 1024), 1)}
+torch.set_num_threads(2)
+out["gemm"]["1024^3 2 threads"] = round(gemm_gflops(1024, 1024, 1024), 1)
+print(json.dumps(out))
