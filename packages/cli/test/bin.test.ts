@@ -42,32 +42,32 @@ afterAll(() => {
 describe('node_modules/.bin/lth from the repository root', () => {
   it('is linked to the cli package', () => {
     expect(existsSync(bin)).toBe(true);
-  });
+  }, 60_000);
 
   it('--version prints the cli version and exits 0', async () => {
     const r = await lth(['--version']);
     expect(r.code).toBe(0);
     const { version } = JSON.parse(readFileSync(join(repo, 'packages/cli/package.json'), 'utf8')) as { version: string };
     expect(r.stdout.trim()).toBe(version);
-  });
+  }, 60_000);
 
   it('--help lists the commands and exits 0', async () => {
     const r = await lth(['--help']);
     expect(r.code).toBe(0);
     for (const command of ['run', 'validate', 'plugins', 'init']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
-  });
+  }, 60_000);
 
   it('an unknown command exits 2', async () => {
     const r = await lth(['frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown command 'frobnicate'");
-  });
+  }, 60_000);
 
   it('validates the shipped example config', async () => {
     const r = await lth(['validate', 'examples/lenet-mnist.json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).config.model.use).toBe('lenet-300-100');
-  });
+  }, 60_000);
 
   it('a bad config exits 2 naming the field', async () => {
     const config = JSON.parse(readFileSync(join(repo, 'examples/lenet-mnist.json'), 'utf8'));
@@ -78,7 +78,7 @@ describe('node_modules/.bin/lth from the repository root', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^lth: .*\n\s*\/training\/batchSize: /m);
     expect(existsSync(join(dir, 'runs'))).toBe(false);
-  });
+  }, 60_000);
 
   it('runs a tiny config, piped: plain lines on stderr, the table on stdout', async () => {
     const config = {
@@ -101,5 +101,5 @@ describe('node_modules/.bin/lth from the repository root', () => {
     expect(r.stderr).toMatch(/^replicate 0 level 1: 50\.00% of weights remain/m);
     expect(r.stderr).not.toMatch(/\r|\u001b\[/);
     expect(r.stdout).toMatch(/^\s*0\s+1\s+50\.00\s/m);
-  });
+  }, 60_000);
 });

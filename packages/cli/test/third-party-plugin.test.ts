@@ -106,7 +106,7 @@ describe('a third-party plugin installed from a tarball beside @lth/cli', () => 
     expect(existsSync(join(installed, 'index.js'))).toBe(true);
     expect(packageVersion(installed)).toBe('1.0.0');
     expect(readdirSync(join(project, 'node_modules/@lth')).sort()).toEqual(['cli', 'core', 'datasets', 'models', 'rewind-late', 'strategy-magnitude']);
-  });
+  }, 120_000);
 
   it('is listed by `lth plugins --json` with its package and version, beside the first-party plugins', async () => {
     const r = await exec(lth, ['plugins', '--json'], project);
@@ -121,7 +121,7 @@ describe('a third-party plugin installed from a tarball beside @lth/cli', () => 
     expect(rows).toContainEqual(expect.objectContaining({ kind: 'dataset', name: 'synthetic', package: '@lth/datasets' }));
     // Nothing was picked up from the repository's own node_modules.
     expect(rows.filter((row) => row.package === '@lth/backend-native')).toEqual([]);
-  });
+  }, 120_000);
 
   it("has its options validated against its own schema, defaults filled in from its `defaults`", async () => {
     const config = JSON.parse(readFileSync(join(project, 'config.json'), 'utf8'));
@@ -136,7 +136,7 @@ describe('a third-party plugin installed from a tarball beside @lth/cli', () => 
     const bad = await exec(lth, ['validate', 'bad-power.json'], project);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('/pruning/scorer/power');
-  });
+  }, 120_000);
 
   it('runs a config that names its scorer', async () => {
     const out = join(work, 'runs');
@@ -154,5 +154,5 @@ describe('a third-party plugin installed from a tarball beside @lth/cli', () => 
       [2, 0.25, 'cpu'],
     ]);
     expect(r.stdout).toMatch(/% weights left/);
-  });
+  }, 120_000);
 });
