@@ -12,12 +12,13 @@
         "native/elementwise.cc",
         "native/reduce.cc",
         "native/optimizers.cc",
-        "native/conv.cc"
+        "native/conv.cc",
+        "native/pool.cc"
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": [
-        "-std=c++17", "-O3", "-march=<(march)", "-fexceptions", "-ffp-contract=off",
+        "-std=c++17", "-O3", "-march=<(march)", "-fexceptions", "-ffp-contract=off", "-fno-math-errno",
         "<!@(node scripts/detect.cjs blas-cflags)"
       ],
       "libraries": ["<!@(node scripts/detect.cjs blas-libs)"],

@@ -43,6 +43,7 @@ napi_value Init(napi_env env, napi_value exports) {
   InitReduce(env, exports);
   InitOptimizers(env, exports);
   InitConv(env, exports);
+  InitPool(env, exports);
   return exports;
 }
 

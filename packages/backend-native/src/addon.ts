@@ -18,7 +18,10 @@ export interface NativeAddon {
     lr: number, beta1: number, beta2: number, epsilon: number, step: number, weightDecay: number): void;
   sgd(w: Float32Array, g: Float32Array, velocity: Float32Array, mask: Float32Array | null,
     outW: Float32Array, outVelocity: Float32Array, lr: number, momentum: number, weightDecay: number): void;
-  conv2d?(...args: unknown[]): void;
+  /** op 0: x, w -> y; 1: dy, w -> dx; 2: x, dy -> dw. False where oneDNN rejects the case. Absent without oneDNN. */
+  conv2d?(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array, params: Int32Array): boolean;
+  maxPool(x: Float32Array, y: Float32Array, params: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, params: Int32Array): void;
   /** The thread policy: at most `max` threads; GEMMs under `parallelFlops` multiply-adds use one. */
   setThreads(max?: number, parallelFlops?: number): number;
   blasInfo(): string;

@@ -4,11 +4,17 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { absConfig } from './kernels/Abs.js';
 import { addConfig } from './kernels/Add.js';
 import { batchMatMulConfig } from './kernels/BatchMatMul.js';
+import { conv2DConfig } from './kernels/Conv2D.js';
+import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { expConfig } from './kernels/Exp.js';
+import { fusedConv2DConfig } from './kernels/FusedConv2D.js';
 import { logConfig } from './kernels/Log.js';
 import { lthAdamUpdateConfig } from './kernels/LthAdamUpdate.js';
 import { lthSgdUpdateConfig } from './kernels/LthSgdUpdate.js';
 import { maxConfig } from './kernels/Max.js';
+import { maxPoolConfig } from './kernels/MaxPool.js';
+import { maxPoolGradConfig } from './kernels/MaxPoolGrad.js';
 import { maximumConfig } from './kernels/Maximum.js';
 import { meanConfig } from './kernels/Mean.js';
 import { minConfig } from './kernels/Min.js';
@@ -34,11 +40,17 @@ export const nativeKernelConfigs: KernelConfig[] = [
   absConfig,
   addConfig,
   batchMatMulConfig,
+  conv2DConfig,
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
   expConfig,
+  fusedConv2DConfig,
   logConfig,
   lthAdamUpdateConfig,
   lthSgdUpdateConfig,
   maxConfig,
+  maxPoolConfig,
+  maxPoolGradConfig,
   maximumConfig,
   meanConfig,
   minConfig,
