@@ -108,6 +108,22 @@ export interface ModelSpec {
   init(seed: number): TensorMap;
   /** Logits for a batch. Pure: must not keep tensors; called inside `tf.tidy`. */
   forward(weights: TensorMap, x: tf.Tensor, training: boolean): tf.Tensor;
+  /**
+   * Non-trainable state kept with the weights, e.g. batch-norm running mean and variance. `init`
+   * returns them too; they are saved in every snapshot, rewound with the weights, never pruned
+   * and never seen by the optimizer. A model with buffers must implement `forwardTrain`.
+   */
+  buffers?: string[];
+  /**
+   * Training-mode forward pass of a model with buffers: the logits and the buffers' new values
+   * (e.g. running statistics updated from this batch). Pure, like `forward`.
+   */
+  forwardTrain?(weights: TensorMap, x: tf.Tensor): { logits: tf.Tensor; buffers: TensorMap };
+}
+
+/** Every tensor of a model's state: trainable weights, then buffers. */
+export function stateNames(model: Pick<ModelSpec, 'weightNames' | 'buffers'>): string[] {
+  return [...model.weightNames, ...(model.buffers ?? [])];
 }
 
 export interface ModelFactory<O = Record<string, unknown>> extends Plugin<O> {

@@ -73,4 +73,18 @@ describe('runExperiment', () => {
     const metrics = readFileSync(join(runDir, 'replicate-0', 'level-1', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(metrics[0].iteration).toBe(20);
   });
+
+  it('keeps model buffers (batch-norm statistics) out of the optimizer, updates them in training and saves them', async () => {
+    const resolved = resolveConfig(toyConfig({ model: { use: 'centred-mlp' } }), registry);
+    const before = tf.memory().numTensors;
+    const { runDir, summary } = await runExperiment(resolved, { outDir: tmp(), dataset: toyDataset() });
+    expect(tf.memory().numTensors).toBe(before);
+    const init = loadSafetensors(join(runDir, 'replicate-0', 'init.safetensors')).tensors['centre/mean'].data;
+    const final = loadSafetensors(join(runDir, 'replicate-0', 'level-0', 'final.safetensors')).tensors['centre/mean'].data;
+    expect(Array.from(init).every((v) => v === 0)).toBe(true);
+    expect(Array.from(final).some((v) => Math.abs(v) > 0.1)).toBe(true);
+    expect(summary[0].finalTestAccuracy).toBeGreaterThan(0.9);
+    // Buffers are never prunable: the mask file holds only the kernels.
+    expect(Object.keys(loadSafetensors(join(runDir, 'replicate-0', 'level-1', 'mask.safetensors')).tensors).sort()).toEqual(['h/kernel', 'out/kernel']);
+  });
 });

@@ -1,25 +1,26 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type {
-  Dataset,
-  DatasetProvider,
-  EvalRecord,
-  LevelStart,
-  LevelSummary,
-  LrSchedule,
-  Masker,
-  Masks,
-  ModelFactory,
-  ModelSpec,
-  Optimizer,
-  PruningSchedule,
-  Reporter,
-  Rewinder,
-  Scorer,
-  ScorerContext,
-  TensorMap,
-  Warmup,
+import {
+  type Dataset,
+  type DatasetProvider,
+  type EvalRecord,
+  type LevelStart,
+  type LevelSummary,
+  type LrSchedule,
+  type Masker,
+  type Masks,
+  type ModelFactory,
+  type ModelSpec,
+  type Optimizer,
+  type PruningSchedule,
+  type Reporter,
+  type Rewinder,
+  type Scorer,
+  type ScorerContext,
+  stateNames,
+  type TensorMap,
+  type Warmup,
 } from './contracts.js';
 import { type ResolvedConfig, runDirName } from './config.js';
 import { BatchStream, EvalSet } from './data.js';
@@ -151,6 +152,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
       resolvePath: (p) => join(options.baseDir ?? process.cwd(), p),
     }));
   const model: ModelSpec = plugin<ModelFactory>('model').create(opts('model'), dataset);
+  const allNames = stateNames(model);
   const plan = plugin<PruningSchedule>('pruning.schedule').plan(opts('pruning.schedule'));
   const scorer = plugin<Scorer>('pruning.scorer');
   const masker = plugin<Masker>('pruning.masker');
@@ -192,7 +194,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
       const seed = deriveSeed(config.seed, 'replicate', r);
       const initFile = join(repDir, 'init.safetensors');
       let init: TensorMap;
-      if (existsSync(initFile)) init = fromSafe(initFile, model.weightNames);
+      if (existsSync(initFile)) init = fromSafe(initFile, allNames);
       else {
         init = model.init(deriveSeed(seed, 'init'));
         saveSafetensors(initFile, toSafe(init), { kind: 'init', replicate: String(r) });
@@ -218,8 +220,9 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
             try {
               return tf.tidy(() => {
                 const masked = applyMasks(w, m);
+                // Differentiate the trainable weights; buffers (batch-norm statistics) ride along.
                 const g = tf.grads((...ws: tf.Tensor[]) =>
-                  batchLoss(model, Object.fromEntries(model.weightNames.map((n, i) => [n, ws[i]])), batch, true),
+                  batchLoss(model, { ...masked, ...Object.fromEntries(model.weightNames.map((n, i) => [n, ws[i]])) }, batch, true),
                 )(model.weightNames.map((n) => masked[n]));
                 return Object.fromEntries(model.weightNames.map((n, i) => [n, g[i]]));
               });
@@ -242,7 +245,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
         if (existsSync(summaryFile)) {
           masks = loadMasks(join(levelDir, 'mask.safetensors'));
           if (previousFinal) tf.dispose(Object.values(previousFinal));
-          previousFinal = fromSafe(join(levelDir, 'final.safetensors'), model.weightNames);
+          previousFinal = fromSafe(join(levelDir, 'final.safetensors'), allNames);
           report({ type: 'level-skip', replicate: r, level, reason: 'complete on disk' });
           continue;
         }
@@ -257,12 +260,12 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
         // 2. Where it starts.
         let start: LevelStart;
         if (level === 0) {
-          start = { weights: Object.fromEntries(model.weightNames.map((n) => [n, init[n].clone()])), iteration: 0 };
+          start = { weights: Object.fromEntries(allNames.map((n) => [n, init[n].clone()])), iteration: 0 };
         } else {
           const snapshots = new Map<number, TensorMap>();
           for (const k of captureAt) {
             const file = join(repDir, `rewind-${k}.safetensors`);
-            if (existsSync(file)) snapshots.set(k, fromSafe(file, model.weightNames));
+            if (existsSync(file)) snapshots.set(k, fromSafe(file, allNames));
           }
           start = rewinder.start(
             { model, init, snapshots, final: previousFinal!, masks, level, seed: deriveSeed(seed, 'rewind', level), ...timing },

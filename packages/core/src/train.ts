@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // loadable by Node's ESM resolver (extensionless imports): the @tensorflow/tfjs bundle registers
 // them all on the same (deduplicated) tfjs-core.
 import '@tensorflow/tfjs';
-import type { Batch, EvalRecord, Masks, ModelSpec, OptimizerInstance, TensorMap } from './contracts.js';
+import { type Batch, type EvalRecord, type Masks, type ModelSpec, type OptimizerInstance, stateNames, type TensorMap } from './contracts.js';
 import type { BatchStream, EvalSet } from './data.js';
 
 /** A variable holding `t`'s data; `t` is disposed (tf.variable shares the data and would leave it). */
@@ -79,11 +79,15 @@ export interface TrainLoopOptions {
  * Returns the final weights (owned by the caller) and the evaluation records.
  */
 export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: EvalRecord[] } {
-  const names = o.model.weightNames;
+  const names = stateNames(o.model);
+  const trainable = o.model.weightNames;
+  const buffers = o.model.buffers ?? [];
+  if (buffers.length && !o.model.forwardTrain) throw new Error('a model with buffers must implement forwardTrain');
   const vars: Record<string, tf.Variable> = {};
-  for (const name of names) vars[name] = ownedVariable(o.weights[name].clone());
-  const byVarName = new Map(names.map((n) => [vars[n].name, n]));
-  const varList = names.map((n) => vars[n]);
+  for (const name of names) vars[name] = ownedVariable(o.weights[name].clone(), trainable.includes(name));
+  const trainableVars = Object.fromEntries(trainable.map((n) => [n, vars[n]]));
+  const byVarName = new Map(trainable.map((n) => [vars[n].name, n]));
+  const varList = trainable.map((n) => vars[n]);
   const masks = maskTensors(o.masks);
   const captures = new Set(o.captureAt ?? []);
   const records: EvalRecord[] = [];
@@ -120,10 +124,20 @@ export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: Eva
       snapshot(it);
       if (it === o.startIteration || it % o.evalEvery === 0) evalNow(it);
       const batch = o.batches.batchAt(it);
-      const { value, grads } = tf.variableGrads(() => batchLoss(o.model, vars, batch, true), varList);
+      let newBuffers: TensorMap = {};
+      const { value, grads } = tf.variableGrads(() => {
+        if (!buffers.length) return batchLoss(o.model, vars, batch, true);
+        const out = o.model.forwardTrain!(vars, batch.x);
+        newBuffers = Object.fromEntries(buffers.map((n) => [n, tf.keep(out.buffers[n])]));
+        return tf.losses.softmaxCrossEntropy(batch.y, out.logits) as tf.Scalar;
+      }, varList);
       const named: TensorMap = {};
       for (const [varName, g] of Object.entries(grads)) named[byVarName.get(varName)!] = g;
-      o.optimizer.step(vars, named, o.lr(it), masks);
+      o.optimizer.step(trainableVars, named, o.lr(it), masks);
+      for (const [n, t] of Object.entries(newBuffers)) {
+        vars[n].assign(t);
+        t.dispose();
+      }
       if (o.onProgress && ((it + 1) % progressEvery === 0 || it + 1 === o.totalIterations)) {
         lastLoss = value.dataSync()[0];
         o.onProgress(it + 1, lastLoss);

@@ -76,6 +76,27 @@ export const mlp: ModelFactory<{ hidden: number }> = {
   },
 };
 
+/** The MLP with a batch-norm-like buffer: inputs centred by a running mean of the features. */
+export const centredMlp: ModelFactory<{ hidden: number }> = {
+  ...mlp,
+  meta: meta('centred-mlp'),
+  create(options, data) {
+    const base = mlp.create(options, data);
+    const features = data.inputShape.reduce((a, b) => a * b, 1);
+    const centre = (w: TensorMap, x: tf.Tensor, mean: tf.Tensor) => base.forward(w, tf.sub(x, mean), true);
+    return {
+      ...base,
+      buffers: ['centre/mean'],
+      init: (seed) => ({ ...base.init(seed), 'centre/mean': tf.zeros([features]) }),
+      forward: (w, x) => centre(w, x, w['centre/mean']),
+      forwardTrain(w, x) {
+        const batchMean = tf.mean(x, 0);
+        return { logits: centre(w, x, batchMean), buffers: { 'centre/mean': tf.add(tf.mul(w['centre/mean'], 0.9), tf.mul(batchMean, 0.1)) } };
+      },
+    };
+  },
+};
+
 export const magnitude: Scorer = {
   meta: meta('magnitude'),
   optionsSchema: Type.Object({}),
@@ -113,6 +134,7 @@ export const fixturePlugins = {
   register(container: DependencyContainer) {
     container.register(TOKENS.dataset, { useValue: toyData });
     container.register(TOKENS.model, { useValue: mlp });
+    container.register(TOKENS.model, { useValue: centredMlp });
     container.register(TOKENS.scorer, { useValue: magnitude });
     container.register(TOKENS.masker, { useValue: layerwise });
     container.register(TOKENS.rewinder, { useValue: rewindTo });
