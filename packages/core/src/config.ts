@@ -4,6 +4,7 @@ import { type Hint, type Kind, type OptionalKind, type ReadonlyKind, type Static
 import { Ajv, type ErrorObject } from 'ajv';
 import stringify from 'safe-stable-stringify';
 import type { Plugin } from './contracts.js';
+import { PRUNING_CONTROLS, type PruningControl } from './controls.js';
 import { DURATION_PATTERN } from './duration.js';
 import { UserError } from './errors.js';
 import type { PluginRegistry } from './registry.js';
@@ -54,6 +55,13 @@ export const ConfigSchema = Type.Object(
         scorer: slot('scorer', 'Which weights matter: scores per weight (higher = kept).'),
         masker: slot('masker', 'How scores become masks: global or layer-wise top-k, with per-layer overrides.'),
         rewind: slot('rewinder', 'What each pruned level starts from (θk, a re-initialisation, ...).'),
+        control: Type.Unsafe<PruningControl>({
+          type: 'string',
+          enum: [...PRUNING_CONTROLS],
+          description:
+            'Sanity control applied to every pruning step (Frankle et al. 2021): "none"; "invert" keeps the lowest-scored weights; ' +
+            '"shuffle" keeps each layer\'s pruned count but shuffles which of its remaining weights are pruned.',
+        }),
       },
       { additionalProperties: false, description: 'The lottery-ticket procedure.' },
     ),
@@ -78,6 +86,7 @@ export const CONFIG_DEFAULTS = {
     scorer: { use: 'magnitude' },
     masker: { use: 'layerwise' },
     rewind: { use: 'iteration' },
+    control: 'none',
   },
 } as const;
 
@@ -235,9 +244,19 @@ export function resolveConfig(raw: unknown, registry: PluginRegistry): ResolvedC
   if (problems.length) throw new UserError(`invalid config:\n  ${problems.join('\n  ')}`, problems[0].split(':')[0]);
   if (stripped.seed === CONFIG_DEFAULTS.seed) delete stripped.seed;
   if (stripped.training.evalEvery === CONFIG_DEFAULTS.training.evalEvery) delete stripped.training.evalEvery;
+  if (stripped.pruning.control === CONFIG_DEFAULTS.pruning.control) delete stripped.pruning.control;
   const canonical = stringify(stripped) as string;
   const hash = createHash('sha256').update(canonical).digest('hex');
   return { config: config as Config, slots, canonical, hash };
+}
+
+/**
+ * The hash of what the dense level 0 depends on: everything but the pruning options. Runs that
+ * differ only in pruning (and do not prune at initialisation) share their dense run.
+ */
+export function denseHash(resolved: ResolvedConfig): string {
+  const { pruning: _pruning, ...rest } = JSON.parse(resolved.canonical) as Record<string, unknown>;
+  return createHash('sha256').update(stringify(rest) as string).digest('hex');
 }
 
 /** The directory name of a run: `<name>-<first 12 hex digits of the hash>`. */

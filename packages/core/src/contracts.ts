@@ -126,8 +126,19 @@ export function stateNames(model: Pick<ModelSpec, 'weightNames' | 'buffers'>): s
   return [...model.weightNames, ...(model.buffers ?? [])];
 }
 
+/** A canonical model name a factory answers to, with the data shape it is usually built for. */
+export interface ModelExample {
+  /** A name a config can `use`, e.g. `lenet-300-100` (resolved through `matches`). */
+  name: string;
+  /** Shape of one input example, e.g. [28, 28, 1] (MNIST) or [32, 32, 3] (CIFAR-10). */
+  inputShape: number[];
+  numClasses: number;
+}
+
 export interface ModelFactory<O = Record<string, unknown>> extends Plugin<O> {
   create(options: O, data: { inputShape: number[]; numClasses: number }): ModelSpec;
+  /** Optional: the canonical names this factory answers to (listed by `lth models`). */
+  examples?: ModelExample[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,11 +166,47 @@ export interface ScorerContext {
   sampleBatch(size?: number): Batch;
   /** ∂loss/∂w for every trainable weight on one batch, at the given weights (masked). */
   gradients(weights: TensorMap, batch: Batch): TensorMap;
+  /** The fraction of the remaining weights this level prunes (the schedule's rate at this level). */
+  rate?: number;
+  /**
+   * The configured masker, with its options: prunes `rate` of the weights kept in `masks`, given
+   * `scores`. For scorers that prune in rounds (SynFlow); the scorer still returns scores, and
+   * core masks them once more with the level's rate.
+   */
+  mask?(scores: Scores, masks: Masks, rate: number): Masks;
+  /**
+   * The scorer's `accumulator` state at the end of the training that produced `weights`; absent
+   * where no training ran (pruning at initialisation) or the scorer has no accumulator.
+   */
+  accumulated?: TensorMap;
+}
+
+/** One step of the masked training loop, as an accumulator sees it. */
+export interface TrainingStep {
+  /** The weights the gradients were taken at (before the update; pruned entries are 0). */
+  weights: TensorMap;
+  /** ∂loss/∂w of the step's batch for every trainable weight, before masking. */
+  gradients: TensorMap;
+  iteration: number;
+}
+
+/**
+ * A statistic a scorer accumulates over every training step of a level (e.g. Σ|θ ⊙ g| for a
+ * first-order Taylor score). Core keeps the state, saves it with the level (so a resumed run
+ * scores the same) and hands it to the next `score` call as `ctx.accumulated`.
+ */
+export interface ScoreAccumulator<O = Record<string, unknown>> {
+  /** The state before the first step (tensors the caller owns). */
+  init(model: ModelSpec, options: O): TensorMap;
+  /** The state after one more step. Pure: called inside `tf.tidy`; core disposes the old state. */
+  step(state: TensorMap, step: TrainingStep, options: O): TensorMap;
 }
 
 export interface Scorer<O = Record<string, unknown>> extends Plugin<O> {
   /** One score per prunable weight; higher = keep. Pruned entries are ignored by maskers. */
   score(ctx: ScorerContext, options: O): Promise<Scores> | Scores;
+  /** Optional: a statistic accumulated during training, handed to `score` as `ctx.accumulated`. */
+  accumulator?: ScoreAccumulator<O>;
 }
 
 export interface MaskerContext {
@@ -195,6 +242,11 @@ export interface LevelStart {
   iteration: number;
   /** Optimizer state to start from (e.g. Adam moments at θk), or undefined for fresh state. */
   optimizerState?: TensorMap;
+  /**
+   * A constant learning rate for the whole level, replacing the LR schedule and warmup (e.g.
+   * fine-tuning at a small rate); undefined follows the schedule from `iteration`.
+   */
+  lr?: number;
 }
 
 export interface RewindContext {
@@ -261,6 +313,8 @@ export type RunEvent =
   | { type: 'run-start'; runDir: string; replicates: number; levels: number; iterations: number; backend: string }
   | { type: 'level-start'; replicate: number; level: number; fractionRemaining: number; startIteration: number }
   | { type: 'level-skip'; replicate: number; level: number; reason: string }
+  | { type: 'replay'; replicate: number; iteration: number }
+  | { type: 'sweep-run'; index: number; total: number; label: string }
   | { type: 'progress'; replicate: number; level: number; iteration: number; total: number; loss: number }
   | { type: 'eval'; replicate: number; level: number; metrics: EvalRecord }
   | { type: 'level-end'; replicate: number; level: number; summary: LevelSummary }

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -18,6 +18,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** Copies a file atomically (to a temporary name beside the target, then renamed). */
+export function copyFileAtomic(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  const tmp = `${to}.tmp-${process.pid}`;
+  copyFileSync(from, tmp);
+  renameSync(tmp, to);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

@@ -22,13 +22,14 @@ import {
   type TensorMap,
   type Warmup,
 } from './contracts.js';
-import { type ResolvedConfig, runDirName } from './config.js';
+import { denseHash, type ResolvedConfig, runDirName } from './config.js';
 import { BatchStream, EvalSet } from './data.js';
 import { parseDuration } from './duration.js';
-import { readJson, writeFileAtomic, writeJsonAtomic } from './io.js';
+import { copyFileAtomic, readJson, writeFileAtomic, writeJsonAtomic } from './io.js';
+import { applyMaskControl, applyScoreControl } from './controls.js';
 import { assertMasksShrink, denseMasks, sparsityReport } from './pruning.js';
 import { loadSafetensors, type SafeTensor, saveSafetensors } from './safetensors.js';
-import { deriveSeed } from './seed.js';
+import { deriveSeed, permutation } from './seed.js';
 import { applyMasks, batchLoss, maskTensors, trainLoop } from './train.js';
 
 export interface RunOptions {
@@ -43,6 +44,19 @@ export interface RunOptions {
   stopAfterLevels?: number;
   /** Evaluation set sizes (all of validation and test by default; train: 10,000). */
   trainEvalExamples?: number;
+  /**
+   * A directory shared by runs that differ only in pruning options (a sweep's variants): the
+   * dense level 0 of each replicate is trained once, stored there by the dense hash, and copied
+   * into every run that needs it. A rewind point the shared run lacks is recomputed by replaying
+   * the dense training up to that iteration, not by training to the end.
+   */
+  denseCache?: string;
+  /**
+   * Run a control of another run (`source`, its run directory) instead of pruning: every pruned
+   * level takes the source's mask at that level and transforms it (see `controlMasks`); `reinit`
+   * also starts from a fresh random initialisation. Level 0 (dense) is the source's own.
+   */
+  control?: { kind: ControlKind; source: string };
 }
 
 export interface RunResult {
@@ -99,6 +113,33 @@ function loadMasks(file: string): Masks {
   return out;
 }
 
+/** Controls of a lottery ticket at the same sparsity (Frankle & Carbin 2019; Frankle et al. 2021). */
+export const CONTROL_KINDS = ['reinit', 'random-prune', 'shuffle'] as const;
+export type ControlKind = (typeof CONTROL_KINDS)[number];
+
+/**
+ * A control's masks from the ticket's: `reinit` keeps them; `random-prune` keeps, in each
+ * layer, the same number of weights chosen uniformly at random; `shuffle` permutes the ticket's
+ * mask within each layer. For unstructured masks the last two have the same distribution (only
+ * per-layer counts survive); both exist because papers name both.
+ */
+export function controlMasks(kind: ControlKind, masks: Masks, seed: number): Masks {
+  if (kind === 'reinit') return masks;
+  const out: Masks = {};
+  for (const [name, m] of Object.entries(masks)) {
+    const p = permutation(m.data.length, deriveSeed(seed, kind, name));
+    const data = new Uint8Array(m.data.length);
+    if (kind === 'shuffle') for (let i = 0; i < p.length; i++) data[p[i]] = m.data[i];
+    else {
+      let kept = 0;
+      for (let i = 0; i < m.data.length; i++) kept += m.data[i];
+      for (let i = 0; i < kept; i++) data[p[i]] = 1;
+    }
+    out[name] = { shape: [...m.shape], data };
+  }
+  return out;
+}
+
 /** The early-stop record: minimum validation loss (first one on ties). */
 export function earlyStop(records: EvalRecord[]): EvalRecord {
   return records.reduce((best, r) => (r.validationLoss < best.validationLoss ? r : best));
@@ -133,7 +174,8 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
   const backend = tf.getBackend();
   const report = (e: Parameters<Reporter['onEvent']>[0]) => options.reporter?.onEvent(e);
 
-  const runDir = join(options.outDir, runDirName(resolved));
+  const control = options.control;
+  const runDir = join(options.outDir, control ? `${runDirName(resolved)}-${control.kind}` : runDirName(resolved));
   mkdirSync(runDir, { recursive: true });
   const configFile = join(runDir, 'config.json');
   if (existsSync(configFile)) {
@@ -142,7 +184,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
       throw new Error(`${runDir} holds a run with a different config (hash ${previous.hash}); use another --out or delete it`);
     }
   }
-  writeJsonAtomic(configFile, { ...config, hash: resolved.hash, canonical: JSON.parse(resolved.canonical) });
+  writeJsonAtomic(configFile, { ...config, hash: resolved.hash, canonical: JSON.parse(resolved.canonical), ...(control ? { control } : {}) });
 
   const datasetOptions = opts('dataset');
   const dataset =
@@ -192,7 +234,13 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
     for (let r = 0; r < config.replicates; r++) {
       const repDir = join(runDir, `replicate-${r}`);
       const seed = deriveSeed(config.seed, 'replicate', r);
-      const initFile = join(repDir, 'init.safetensors');
+      // A control uses its ticket's θ0 and snapshots; a shared dense run provides them otherwise.
+      const sourceRep = control ? join(control.source, `replicate-${r}`) : undefined;
+      const shared = options.denseCache && !plan.atInit && !control ? join(options.denseCache, denseHash(resolved).slice(0, 12), `replicate-${r}`) : undefined;
+      if (shared && existsSync(join(shared, 'init.safetensors')) && !existsSync(join(repDir, 'init.safetensors'))) {
+        copyFileAtomic(join(shared, 'init.safetensors'), join(repDir, 'init.safetensors'));
+      }
+      const initFile = join(sourceRep ?? repDir, 'init.safetensors');
       let init: TensorMap;
       if (existsSync(initFile)) init = fromSafe(initFile, allNames);
       else {
@@ -203,7 +251,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
       let masks = denseMasks(model);
       let previousFinal: TensorMap | undefined;
 
-      const scorerContext = (weights: TensorMap, level: number, rewind?: TensorMap): ScorerContext => {
+      const scorerContext = (weights: TensorMap, level: number, rate: number, rewind?: TensorMap): ScorerContext => {
         const sampler = new BatchStream(dataset, dataset.train, batchSize, deriveSeed(seed, 'score', level));
         let drawn = 0;
         return {
@@ -214,6 +262,9 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
           masks,
           level,
           seed: deriveSeed(seed, 'scorer', level),
+          rate,
+          mask: (scores, current, r) => masker.mask(scores, current, r, opts('pruning.masker'), { model, level }),
+          accumulated,
           sampleBatch: () => sampler.batchAt(drawn++),
           gradients(w, batch) {
             const m = maskTensors(masks);
@@ -232,20 +283,59 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
           },
         };
       };
+      // The scorer's training statistic (e.g. Σ|θ ⊙ g|) of the level that produced the weights scored next.
+      let accumulated: TensorMap | undefined;
+      const dropAccumulated = () => {
+        if (accumulated) tf.dispose(Object.values(accumulated));
+        accumulated = undefined;
+      };
       const prune = async (weights: TensorMap, level: number, rate: number) => {
-        const scores = await scorer.score(scorerContext(weights, level), opts('pruning.scorer'));
-        const next = masker.mask(scores, masks, rate, opts('pruning.masker'), { model, level });
+        const pruningControl = config.pruning.control ?? 'none';
+        const scores = await scorer.score(scorerContext(weights, level, rate), opts('pruning.scorer'));
+        const masked = masker.mask(applyScoreControl(scores, pruningControl), masks, rate, opts('pruning.masker'), { model, level });
+        const next = applyMaskControl(masks, masked, pruningControl, deriveSeed(seed, 'pruning-control', level));
         assertMasksShrink(masks, next);
         masks = next;
+        dropAccumulated();
       };
 
       for (let level = 0; level <= plan.levels; level++) {
         const levelDir = join(repDir, `level-${level}`);
         const summaryFile = join(levelDir, 'summary.json');
+        if (control && level === 0) continue;
+        if (level === 0 && shared && !existsSync(summaryFile) && existsSync(join(shared, 'level-0', 'summary.json'))) {
+          // The dense run was trained by another variant: replay any rewind point it lacks, copy it.
+          for (const k of captureAt) {
+            const file = join(shared, `rewind-${k}.safetensors`);
+            if (existsSync(file)) continue;
+            report({ type: 'replay', replicate: r, iteration: k });
+            const weights = Object.fromEntries(allNames.map((n) => [n, init[n].clone()]));
+            const opt = optimizer.create(opts('training.optimizer'));
+            try {
+              const { final } = trainLoop({
+                model, weights, masks: denseMasks(model), optimizer: opt, lr, batches, startIteration: 0, totalIterations: k,
+                evalEvery: total + 1, evalSets, evaluate: false, captureAt: [k],
+                onSnapshot: (it, w) => saveSafetensors(file, toSafe(w), { kind: 'rewind', iteration: String(it) }),
+              });
+              tf.dispose(Object.values(final));
+            } finally {
+              opt.dispose();
+              tf.dispose(Object.values(weights));
+            }
+          }
+          for (const k of captureAt) copyFileAtomic(join(shared, `rewind-${k}.safetensors`), join(repDir, `rewind-${k}.safetensors`));
+          for (const f of ['mask.safetensors', 'final.safetensors', 'metrics.jsonl', 'summary.json']) {
+            copyFileAtomic(join(shared, 'level-0', f), join(levelDir, f));
+          }
+          report({ type: 'level-skip', replicate: r, level, reason: 'dense run shared with another variant' });
+        }
         if (existsSync(summaryFile)) {
           masks = loadMasks(join(levelDir, 'mask.safetensors'));
           if (previousFinal) tf.dispose(Object.values(previousFinal));
           previousFinal = fromSafe(join(levelDir, 'final.safetensors'), allNames);
+          dropAccumulated();
+          const accumulatedFile = join(levelDir, 'accumulated.safetensors');
+          if (scorer.accumulator && existsSync(accumulatedFile)) accumulated = fromSafe(accumulatedFile, Object.keys(loadSafetensors(accumulatedFile).tensors));
           report({ type: 'level-skip', replicate: r, level, reason: 'complete on disk' });
           continue;
         }
@@ -255,16 +345,25 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
         }
         const started = Date.now();
         // 1. Masks for this level.
-        if (level === 0 && plan.atInit) await prune(init, 0, plan.rateAt(0));
-        if (level > 0) await prune(previousFinal!, level, plan.rateAt(level));
+        if (control) {
+          const sourceMask = join(sourceRep!, `level-${level}`, 'mask.safetensors');
+          if (!existsSync(join(sourceRep!, `level-${level}`, 'summary.json'))) {
+            throw new Error(`control ${control.kind}: level ${level} of ${control.source} is not complete; run it first`);
+          }
+          masks = controlMasks(control.kind, loadMasks(sourceMask), deriveSeed(seed, 'control', level));
+          if (!previousFinal) previousFinal = fromSafe(join(sourceRep!, 'level-0', 'final.safetensors'), allNames);
+        } else if (level === 0 && plan.atInit) await prune(init, 0, plan.rateAt(0));
+        else if (level > 0) await prune(previousFinal!, level, plan.rateAt(level));
         // 2. Where it starts.
         let start: LevelStart;
         if (level === 0) {
           start = { weights: Object.fromEntries(allNames.map((n) => [n, init[n].clone()])), iteration: 0 };
+        } else if (control?.kind === 'reinit') {
+          start = { weights: model.init(deriveSeed(seed, 'control-reinit', level)), iteration: 0 };
         } else {
           const snapshots = new Map<number, TensorMap>();
           for (const k of captureAt) {
-            const file = join(repDir, `rewind-${k}.safetensors`);
+            const file = join(sourceRep ?? repDir, `rewind-${k}.safetensors`);
             if (existsSync(file)) snapshots.set(k, fromSafe(file, allNames));
           }
           start = rewinder.start(
@@ -283,6 +382,17 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
         mkdirSync(levelDir, { recursive: true });
         const metricsFile = join(levelDir, 'metrics.jsonl');
         writeFileSync(metricsFile, '');
+        // A scorer's training statistic, for the next level's pruning (none after the last level).
+        const accumulator = level < plan.levels ? scorer.accumulator : undefined;
+        dropAccumulated();
+        if (accumulator) accumulated = accumulator.init(model, opts('pruning.scorer'));
+        const accumulate = accumulator
+          ? (weights: TensorMap, gradients: TensorMap, iteration: number) => {
+              const next = tf.tidy(() => accumulator.step(accumulated!, { weights, gradients, iteration }, opts('pruning.scorer')));
+              tf.dispose(Object.values(accumulated!));
+              accumulated = next;
+            }
+          : undefined;
         const opt = optimizer.create(opts('training.optimizer'), start.optimizerState);
         if (start.optimizerState) tf.dispose(Object.values(start.optimizerState));
         let result: ReturnType<typeof trainLoop>;
@@ -292,7 +402,8 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
             weights: startWeights,
             masks,
             optimizer: opt,
-            lr,
+            // A rewinder may fix the level's rate (fine-tuning); otherwise the schedule from start.iteration.
+            lr: start.lr === undefined ? lr : ((fixed: number) => () => fixed)(start.lr),
             batches,
             startIteration: start.iteration,
             totalIterations: total,
@@ -305,6 +416,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
               report({ type: 'eval', replicate: r, level, metrics: record });
             },
             onProgress: (iteration, loss) => report({ type: 'progress', replicate: r, level, iteration, total, loss }),
+            onStep: accumulate,
           });
         } finally {
           opt.dispose();
@@ -314,6 +426,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
         // 4. Store: masks and weights first, the summary last (it marks the level complete).
         saveMasks(join(levelDir, 'mask.safetensors'), masks);
         saveSafetensors(join(levelDir, 'final.safetensors'), toSafe(result.final), { kind: 'final', level: String(level) });
+        if (accumulated) saveSafetensors(join(levelDir, 'accumulated.safetensors'), toSafe(accumulated), { kind: 'accumulated', level: String(level) });
         const last = result.records[result.records.length - 1];
         const best = earlyStop(result.records);
         const summary: LevelSummary = {
@@ -334,12 +447,21 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
           backend,
         };
         writeJsonAtomic(summaryFile, summary);
+        if (level === 0 && shared && !existsSync(join(shared, 'level-0', 'summary.json'))) {
+          // Publish the dense run for the other variants (the summary last: it marks completion).
+          copyFileAtomic(join(repDir, 'init.safetensors'), join(shared, 'init.safetensors'));
+          for (const k of captureAt) copyFileAtomic(join(repDir, `rewind-${k}.safetensors`), join(shared, `rewind-${k}.safetensors`));
+          for (const f of ['mask.safetensors', 'final.safetensors', 'metrics.jsonl', 'summary.json']) {
+            copyFileAtomic(join(levelDir, f), join(shared, 'level-0', f));
+          }
+        }
         report({ type: 'level-end', replicate: r, level, summary });
         if (previousFinal) tf.dispose(Object.values(previousFinal));
         previousFinal = result.final;
         trainedThisCall++;
       }
       if (previousFinal) tf.dispose(Object.values(previousFinal));
+      dropAccumulated();
       tf.dispose(Object.values(init));
       if (!complete) break;
     }

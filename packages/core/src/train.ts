@@ -62,6 +62,8 @@ export interface TrainLoopOptions {
   totalIterations: number;
   evalEvery: number;
   evalSets: { train: EvalSet; validation: EvalSet; test: EvalSet };
+  /** False for a replay (recomputing a snapshot): no evaluations, no records. Default true. */
+  evaluate?: boolean;
   /** Iterations at which to hand out a weight snapshot (after that many steps). */
   captureAt?: number[];
   onSnapshot?(iteration: number, weights: TensorMap): void;
@@ -69,6 +71,8 @@ export interface TrainLoopOptions {
   /** Called every `progressEvery` iterations with the latest batch loss. */
   onProgress?(iteration: number, loss: number): void;
   progressEvery?: number;
+  /** Called at every step with the weights and the (unmasked) gradients, before the update. */
+  onStep?(weights: TensorMap, gradients: TensorMap, iteration: number): void;
 }
 
 /**
@@ -95,6 +99,7 @@ export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: Eva
   let lastLoss = Number.NaN;
 
   const evalNow = (iteration: number) => {
+    if (o.evaluate === false) return;
     const train = evaluate(o.model, vars, o.evalSets.train);
     const validation = evaluate(o.model, vars, o.evalSets.validation);
     const test = evaluate(o.model, vars, o.evalSets.test);
@@ -133,6 +138,7 @@ export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: Eva
       }, varList);
       const named: TensorMap = {};
       for (const [varName, g] of Object.entries(grads)) named[byVarName.get(varName)!] = g;
+      o.onStep?.(vars, named, it);
       o.optimizer.step(trainableVars, named, o.lr(it), masks);
       for (const [n, t] of Object.entries(newBuffers)) {
         vars[n].assign(t);
