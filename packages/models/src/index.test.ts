@@ -8,7 +8,7 @@ describe('@lth/models register', () => {
     const container = rootContainer.createChildContainer();
     register(container);
     const plugins = container.resolveAll<ModelFactory>(TOKENS.model);
-    expect(plugins.map((p) => p.meta.name)).toEqual(['lenet']);
+    expect(plugins.map((p) => p.meta.name)).toEqual(['lenet', 'conv', 'resnet', 'vgg']);
     expect(rootContainer.isRegistered(TOKENS.model, false)).toBe(false);
   });
 

@@ -33,3 +33,31 @@ export function initKernel(kind: KernelInit, shape: [number, number], seed: numb
       return tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed);
   }
 }
+
+/**
+ * Fan-in and fan-out of a kernel as PyTorch computes them: a dense kernel [in, out]; a convolution
+ * kernel [kh, kw, in, out] (NHWC, tfjs layout) has fan-in kh·kw·in and fan-out kh·kw·out.
+ */
+export function fans(shape: number[]): [number, number] {
+  if (shape.length === 2) return [shape[0]!, shape[1]!];
+  if (shape.length === 4) {
+    const receptive = shape[0]! * shape[1]!;
+    return [receptive * shape[2]!, receptive * shape[3]!];
+  }
+  throw new Error(`fans: kernel shape [${shape.join(', ')}] is neither dense (2-D) nor a 2-D convolution (4-D)`);
+}
+
+/** A dense or convolution kernel of any supported rank, drawn like `initKernel` from its fans. */
+export function initWeight(kind: KernelInit, shape: number[], seed: number): tf.Tensor {
+  const [fanIn, fanOut] = fans(shape);
+  switch (kind) {
+    case 'glorot-normal':
+      return tf.randomNormal(shape, 0, Math.sqrt(2 / (fanIn + fanOut)), 'float32', seed);
+    case 'glorot-uniform': {
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return tf.randomUniform(shape, -limit, limit, 'float32', seed);
+    }
+    case 'kaiming-normal':
+      return tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed);
+  }
+}

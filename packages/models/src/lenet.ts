@@ -112,6 +112,7 @@ export const lenet: ModelFactory<LenetOptions> = {
   },
   optionsSchema: LenetOptions,
   defaults: lenetDefaults,
+  examples: [{ name: 'lenet-300-100', inputShape: [28, 28, 1], numClasses: 10 }],
 
   /** `lenet-300-100` → `{ hidden: [300, 100] }`; any number of hidden widths ≥ 1. */
   matches(name: string): Partial<LenetOptions> | undefined {
