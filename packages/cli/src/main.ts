@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  expandSweep,
   type LoadedPlugins,
   loadPlugins,
   PLUGIN_KINDS,
@@ -9,6 +10,7 @@ import {
   resolveConfig,
   runDirName,
   runExperiment,
+  runSweep,
   selectBackend,
   UserError,
 } from '@lth/core';
@@ -21,9 +23,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const version = (JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { version: string }).version;
 
 /** Every installed plugin package: found from the working directory and from where lth is installed. */
-export function discover(): Promise<LoadedPlugins> {
-  return loadPlugins({ from: [process.cwd(), here] });
+export async function discover(stderr: NodeJS.WritableStream = process.stderr): Promise<LoadedPlugins> {
+  const loaded = await loadPlugins({ from: [process.cwd(), here] });
+  for (const f of loaded.failures) stderr.write(`lth: warning: skipped plugin package ${f.package.name}: ${f.error.message}\n`);
+  return loaded;
 }
+
+/** A sweep file is a run config with `vary`, `variants` or `controls`. */
+const isSweep = (raw: unknown) => typeof raw === 'object' && raw !== null && ['vary', 'variants', 'controls'].some((k) => k in raw);
 
 function readConfig(file: string): unknown {
   const path = resolve(file);
@@ -61,7 +68,7 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     .addOption(backendOption())
     .action(async (file: string, o: { out: string; backend: string }) => {
       const raw = readConfig(file);
-      const { registry } = await discover();
+      const { registry } = await discover(io.stderr);
       const resolved = resolveConfig(raw, registry);
       const backend = await selectBackend(registry, o.backend);
       // Say once why a faster backend was passed over (tfjs-node is an optional extra: no noise).
@@ -75,12 +82,45 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     });
 
   program
+    .command('sweep')
+    .description('run an ablation study: every variant of a base config, with controls and replicates (resumes)')
+    .argument('<sweep>', 'JSON sweep file: a run config plus "vary", "variants" and "controls"')
+    .option('--out <dir>', 'parent directory of sweep directories', 'runs')
+    .addOption(backendOption())
+    .action(async (file: string, o: { out: string; backend: string }) => {
+      const raw = readConfig(file);
+      const { registry } = await discover(io.stderr);
+      const { variants, controls } = expandSweep(raw, registry);
+      io.stderr.write(`lth: sweep of ${variants.length} variant(s) × ${controls.length + 1} (variant + controls)\n`);
+      const backend = await selectBackend(registry, o.backend);
+      for (const s of backend.skipped) if (s.name !== 'tensorflow') io.stderr.write(`lth: backend ${s.name} unavailable: ${s.reason}\n`);
+      const result = await runSweep(raw, registry, {
+        outDir: resolve(o.out),
+        baseDir: dirname(resolve(file)),
+        reporter: io.reporter ?? new ConsoleReporter(io.stderr),
+      });
+      out(`sweep: ${result.sweepDir}`);
+      for (const [i, run] of result.manifest.runs.entries()) {
+        const rows = result.results.find((r) => r.runDir.endsWith(run.dir))?.summary ?? [];
+        out(`\n[${i + 1}/${result.manifest.runs.length}] ${run.label}${run.control ? ` / ${run.control}` : ''}`);
+        out(summaryTable(rows));
+      }
+    });
+
+  program
     .command('validate')
-    .description('check a config against core and plugin schemas; print the resolved config')
+    .description('check a run or sweep config against core and plugin schemas; print the resolved config(s)')
     .argument('<config>', 'JSON config file')
     .action(async (file: string) => {
-      const { registry } = await discover();
-      const resolved = resolveConfig(readConfig(file), registry);
+      const { registry } = await discover(io.stderr);
+      const raw = readConfig(file);
+      if (isSweep(raw)) {
+        const { variants, controls } = expandSweep(raw, registry);
+        const runs = variants.map((v) => ({ label: v.label, runDir: runDirName(v.resolved), hash: v.resolved.hash, config: v.resolved.config }));
+        out(JSON.stringify({ sweep: true, variants: runs, controls }, null, 2));
+        return;
+      }
+      const resolved = resolveConfig(raw, registry);
       out(JSON.stringify({ runDir: runDirName(resolved), hash: resolved.hash, config: resolved.config }, null, 2));
     });
 
@@ -89,7 +129,7 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     .description('list discovered plugins by kind, with package and version')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
-      const { registry } = await discover();
+      const { registry } = await discover(io.stderr);
       const rows = PLUGIN_KINDS.flatMap((kind) =>
         registry.all(kind).map((p) => ({ kind, name: p.meta.name, package: p.meta.package, version: p.meta.version, description: p.meta.description ?? '' })),
       );
@@ -109,7 +149,7 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     .command('reference')
     .description('print the config reference (Markdown) for the installed plugins')
     .action(async () => {
-      const { registry } = await discover();
+      const { registry } = await discover(io.stderr);
       io.stdout.write(configReference(registry));
     });
 

@@ -10,6 +10,8 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 export class ConsoleReporter implements Reporter {
   private bar?: cliProgress.SingleBar;
   private lastAccuracy = Number.NaN;
+  /** Within a sweep: which run of how many (shown on every line). */
+  private sweep = '';
 
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
@@ -22,6 +24,13 @@ export class ConsoleReporter implements Reporter {
 
   onEvent(e: RunEvent): void {
     switch (e.type) {
+      case 'sweep-run':
+        this.sweep = `[run ${e.index + 1}/${e.total}] `;
+        this.line(`${this.sweep}${e.label}`);
+        break;
+      case 'replay':
+        this.line(`${this.sweep}replicate ${e.replicate}: replaying the dense run to iteration ${e.iteration} for its rewind point`);
+        break;
       case 'run-start':
         this.line(`lth: ${e.runDir} (backend ${e.backend}; ${e.replicates} replicate(s) × ${e.levels + 1} level(s) × ${e.iterations} iterations)`);
         break;
@@ -33,7 +42,7 @@ export class ConsoleReporter implements Reporter {
         if (this.interactive) {
           this.bar = new cliProgress.SingleBar(
             {
-              format: `rep ${e.replicate} level ${e.level} (${pct(e.fractionRemaining)} left) [{bar}] {value}/{total} it | loss {loss} | test acc {acc} | ETA {eta_formatted}`,
+              format: `${this.sweep}rep ${e.replicate} level ${e.level} (${pct(e.fractionRemaining)} left) [{bar}] {value}/{total} it | loss {loss} | test acc {acc} | ETA {eta_formatted}`,
               stream: this.stream,
               hideCursor: true,
               etaBuffer: 50,
@@ -42,7 +51,7 @@ export class ConsoleReporter implements Reporter {
           );
           this.bar.start(1, 0, { loss: '-', acc: '-' });
         } else {
-          this.line(`replicate ${e.replicate} level ${e.level}: ${pct(e.fractionRemaining)} of weights remain, training from iteration ${e.startIteration}`);
+          this.line(`${this.sweep}replicate ${e.replicate} level ${e.level}: ${pct(e.fractionRemaining)} of weights remain, training from iteration ${e.startIteration}`);
         }
         break;
       case 'progress':
@@ -64,7 +73,7 @@ export class ConsoleReporter implements Reporter {
         this.bar?.stop();
         this.bar = undefined;
         this.line(
-          `replicate ${e.replicate} level ${e.level} done in ${e.summary.seconds.toFixed(1)} s: test acc ${pct(e.summary.finalTestAccuracy)} (early stop at ${e.summary.earlyStopIteration}: ${pct(e.summary.earlyStopTestAccuracy)})`,
+          `${this.sweep}replicate ${e.replicate} level ${e.level} done in ${e.summary.seconds.toFixed(1)} s: test acc ${pct(e.summary.finalTestAccuracy)} (early stop at ${e.summary.earlyStopIteration}: ${pct(e.summary.earlyStopTestAccuracy)})`,
         );
         break;
       case 'run-end':

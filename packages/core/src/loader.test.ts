@@ -49,4 +49,16 @@ describe('plugin loader', () => {
     const { registry } = await loadPlugins({ modules: { fixtures: fixturePlugins } });
     expect(() => registry.get('optimizer', 'adamw', '/training/optimizer/use')).toThrow('/training/optimizer/use: unknown optimizer "adamw". Known optimizers: adam, sgd.');
   });
+
+  it('skips a package that cannot be imported, reporting why, and loads the rest', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lth-loader-'));
+    dirs.push(root);
+    const dir = join(root, 'node_modules', 'lth-plugin-unbuilt');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'lth-plugin-unbuilt', version: '1.0.0', lth: { plugin: './dist/index.js' } }));
+    const { failures, registry } = await loadPlugins({ from: [root] });
+    const failure = failures.find((f) => f.package.name === 'lth-plugin-unbuilt');
+    expect(failure?.error.message).toMatch(/Could not load lth plugin package lth-plugin-unbuilt/);
+    expect(registry.names('optimizer')).toEqual(['adam', 'sgd']);
+  });
 });

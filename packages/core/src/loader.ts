@@ -131,6 +131,8 @@ export interface LoadedPlugins {
   container: DependencyContainer;
   registry: PluginRegistry;
   packages: PluginPackage[];
+  /** Packages that declare an lth plugin but could not be imported (skipped, with the reason). */
+  failures: { package: PluginPackage; error: Error }[];
 }
 
 /**
@@ -153,6 +155,7 @@ export async function loadPlugins(
     await collectPlugins(container, '@lth/core', registerBuiltins, registry);
   }
   let packages: PluginPackage[] = [];
+  const failures: LoadedPlugins['failures'] = [];
   if (options.modules) {
     for (const [name, mod] of Object.entries(options.modules)) {
       await collectPlugins(container, name, mod.register, registry);
@@ -160,10 +163,18 @@ export async function loadPlugins(
   } else {
     packages = discoverPluginPackages(options);
     for (const pkg of packages) {
-      const mod = await importPluginPackage(pkg);
+      // One unloadable package (not built, broken install) must not take the others down; a
+      // config that names one of its plugins still fails, listing the names that did load.
+      let mod: PluginModule;
+      try {
+        mod = await importPluginPackage(pkg);
+      } catch (error) {
+        failures.push({ package: pkg, error: error as Error });
+        continue;
+      }
       await collectPlugins(container, pkg.name, mod.register, registry);
     }
   }
   container.register(TOKENS.registry, { useValue: registry });
-  return { container, registry, packages };
+  return { container, registry, packages, failures };
 }
