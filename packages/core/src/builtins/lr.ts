@@ -35,6 +35,27 @@ export const stepLr: LrSchedule<StepLrOptions> = {
   },
 };
 
+export interface CosineLrOptions {
+  final: number;
+}
+
+/**
+ * Cosine annealing over the whole of training (Loshchilov & Hutter's SGDR without restarts):
+ * lr(t) = base·(f + (1 − f)·(1 + cos(π·t / T)) / 2), from `base` at t = 0 down to f·base at
+ * t = T, the total number of iterations.
+ */
+export const cosineLr: LrSchedule<CosineLrOptions> = {
+  meta: meta('cosine', 'anneal the learning rate along a half cosine to final × lr at the end of training'),
+  optionsSchema: Type.Object({
+    final: Type.Number({ minimum: 0, maximum: 1, description: 'The rate at the end of training as a fraction of the base rate (0 anneals to zero).' }),
+  }),
+  defaults: { final: 0 },
+  lr(iteration, base, o, ctx) {
+    const progress = Math.min(1, Math.max(0, iteration / Math.max(1, ctx.totalIterations)));
+    return base * (o.final + ((1 - o.final) * (1 + Math.cos(Math.PI * progress))) / 2);
+  },
+};
+
 export const noWarmup: Warmup<Record<string, never>> = {
   meta: meta('none', 'no warmup'),
   optionsSchema: Type.Object({}),
