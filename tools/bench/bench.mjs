@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Training-speed benchmark of lth's tfjs backends (cpu, wasm, native) and PyTorch as reference.
 //
-//   npm run bench [-- --json] [-- --backends cpu,wasm,native] [-- --quick] [-- --no-torch]
+//   npm run bench [-- --json] [-- --backends cpu,wasm,native] [-- --quick] [-- --no-torch] [-- --no-conv]
 //
 // Reports ms/step of a LeNet-300-100 Adam step at batch 60 (dense and masked), GEMM GFLOP/s
-// (1024^3 and LeNet's 60x784x300), and lth/PyTorch ratios where python3 has torch.
+// (1024^3 and LeNet's 60x784x300), a Conv-2 step on native, and lth/PyTorch ratios where
+// python3 has torch.
 // It builds the train step from tf ops directly (matMul, add, relu, softmax cross-entropy,
 // variableGrads, and the fused LthAdamUpdate kernel where the backend has it), as core does.
 import { spawnSync } from 'node:child_process';
@@ -109,6 +110,60 @@ function lenetTrainer(keep) {
   return { run, dispose, fused };
 }
 
+/**
+ * A Conv-2 trainer (Frankle & Carbin: conv3x3-64, conv3x3-64, maxpool 2x2, dense 256, 256, 10)
+ * on 32x32x3 inputs at batch 60, Adam with the fused kernel where the backend has it.
+ */
+function conv2Trainer() {
+  const shapes = [[3, 3, 3, 64], [64], [3, 3, 64, 64], [64], [16 * 16 * 64, 256], [256], [256, 256], [256], [256, 10], [10]];
+  const params = [];
+  const m = [];
+  const v = [];
+  tf.tidy(() => {
+    shapes.forEach((shape, i) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const fanIn = shape.length === 4 ? shape[0] * shape[1] * shape[2] : shape[0];
+      params.push(tf.variable(shape.length === 1 ? tf.zeros(shape) : tf.tensor(values(size, 30 + i, Math.sqrt(3 / fanIn)), shape)));
+    });
+    for (const p of params) {
+      m.push(tf.variable(tf.zerosLike(p), false));
+      v.push(tf.variable(tf.zerosLike(p), false));
+    }
+  });
+  const x = tf.tensor4d(values(BATCH * 32 * 32 * 3, 8, 0.5).map((t) => t + 0.5), [BATCH, 32, 32, 3]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'), 10));
+  const fused = tf.getKernel('LthAdamUpdate', tf.getBackend()) !== undefined;
+  let step = 0;
+  const run = () => {
+    step++;
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        let h = tf.relu(tf.add(tf.conv2d(x, params[0], 1, 'same'), params[1]));
+        h = tf.relu(tf.add(tf.conv2d(h, params[2], 1, 'same'), params[3]));
+        h = tf.reshape(tf.maxPool(h, 2, 2, 'valid'), [BATCH, 16 * 16 * 64]);
+        h = tf.relu(tf.add(tf.matMul(h, params[4]), params[5]));
+        h = tf.relu(tf.add(tf.matMul(h, params[6]), params[7]));
+        return tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(h, params[8]), params[9]));
+      }, params);
+      params.forEach((p, i) => {
+        const g = grads[p.name];
+        if (fused) {
+          const [w2, m2, v2] = tf.engine().runKernel('LthAdamUpdate', { weight: p, grad: g, m: m[i], v: v[i] }, { ...ADAM, lr: 2e-4, step });
+          p.assign(w2); m[i].assign(m2); v[i].assign(v2);
+          return;
+        }
+        const m2 = tf.add(tf.mul(m[i], ADAM.beta1), tf.mul(g, 1 - ADAM.beta1));
+        const v2 = tf.add(tf.mul(v[i], ADAM.beta2), tf.mul(tf.square(g), 1 - ADAM.beta2));
+        const upd = tf.div(tf.div(m2, 1 - ADAM.beta1 ** step), tf.add(tf.sqrt(tf.div(v2, 1 - ADAM.beta2 ** step)), ADAM.epsilon));
+        p.assign(tf.sub(p, tf.mul(upd, 2e-4))); m[i].assign(m2); v[i].assign(v2);
+      });
+      return value.dataSync()[0];
+    });
+  };
+  const dispose = () => tf.dispose([...params, ...m, ...v, x, y]);
+  return { run, dispose, fused };
+}
+
 /** ms per call of `f`: `warmup` calls, then calls until `budgetMs` or `maxCalls`. */
 function time(f, { warmup = 3, budgetMs = 3000, maxCalls = 1000, minCalls = 3 } = {}) {
   for (let i = 0; i < warmup; i++) f();
@@ -120,15 +175,21 @@ function time(f, { warmup = 3, budgetMs = 3000, maxCalls = 1000, minCalls = 3 } 
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]; // median
+  // The median is what a run sees; the best shows the machine without other load.
+  return { median: samples[Math.floor(samples.length / 2)], best: samples[0], calls: samples.length };
 }
 
 function gemmGflops(m, k, n, opts) {
   const a = tf.tensor2d(values(m * k, 3), [m, k]);
   const b = tf.tensor2d(values(k * n, 4), [k, n]);
-  const ms = time(() => tf.tidy(() => tf.matMul(a, b).dataSync()), opts);
+  // (Not tf.tidy(() => c.dataSync()): tidy walks a returned typed array element by element.)
+  const { best } = time(() => {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  }, opts);
   tf.dispose([a, b]);
-  return { ms, gflops: (2 * m * n * k) / (ms * 1e6) };
+  return { ms: best, gflops: (2 * m * n * k) / (best * 1e6) };
 }
 
 const round = (x, d = 2) => (x === undefined || x === null ? x : Number(x.toFixed(d)));
@@ -141,6 +202,7 @@ const results = {
     node: process.version, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null,
   },
   lenet300100: {},
+  conv2: { notes: 'cpu: minutes per step; wasm: no Conv2DBackpropFilter kernel in tfjs 4.22' },
   gemm: {},
   torch: null,
   ratios: {},
@@ -178,12 +240,22 @@ for (const name of wanted) {
   const entry = {};
   for (const [label, keep] of [['dense', 1], ['masked', 0.2]]) {
     const t = lenetTrainer(keep);
-    entry[`${label}MsPerStep`] = round(time(t.run, opts), 3);
+    const r = time(t.run, opts);
+    entry[`${label}MsPerStep`] = round(r.median, 3);
+    entry[`${label}BestMsPerStep`] = round(r.best, 3);
     entry.fusedAdam = t.fused;
     t.dispose();
   }
   entry.maskedOverDense = round(entry.maskedMsPerStep / entry.denseMsPerStep, 3);
   results.lenet300100[name] = entry;
+
+  // Conv-2: cpu takes minutes per step and wasm has no Conv2DBackpropFilter in tfjs 4.22.
+  if (name === 'native' && !flag('no-conv')) {
+    const t = conv2Trainer();
+    const r = time(t.run, { warmup: 2, budgetMs: quick ? 2000 : 8000, maxCalls: 100 });
+    results.conv2.native = { msPerStep: round(r.median, 1), bestMsPerStep: round(r.best, 1), fusedAdam: t.fused };
+    t.dispose();
+  }
 
   const g = {};
   g['60x784x300'] = round(gemmGflops(60, 784, 300, opts).gflops, 1);
@@ -211,7 +283,7 @@ if (!flag('no-torch')) {
     const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
     if (probe.status !== 0) continue;
     log(`[bench] torch (${py})`);
-    const r = spawnSync(py, [join(here, 'torch_reference.py'), ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
+    const r = spawnSync(py, [join(here, 'torch_reference.py'), ...(quick ? ['--quick'] : []), ...(flag('no-conv') ? ['--no-conv'] : [])], { encoding: 'utf8' });
     if (r.status === 0) results.torch = JSON.parse(r.stdout);
     else results.notes.push(`torch_reference.py failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
     break;
@@ -226,22 +298,30 @@ if (native && results.torch?.lenet300100) {
   results.ratios.nativeOverTorchLenet = round(native.denseMsPerStep / results.torch.lenet300100.denseMsPerStep, 2);
 }
 if (native) results.ratios.maskedOverDenseNative = native.maskedOverDense;
+if (results.conv2?.native && results.torch?.conv2) {
+  results.ratios.nativeOverTorchConv2 = round(results.conv2.native.msPerStep / results.torch.conv2.msPerStep, 2);
+}
 results.targets = {
   'LeNet step <= 1.0x PyTorch': results.ratios.nativeOverTorchLenet === undefined ? 'not measured' : results.ratios.nativeOverTorchLenet <= 1.0,
   'native >= 15x faster than wasm': results.ratios.wasmOverNativeLenet === undefined ? 'not measured' : results.ratios.wasmOverNativeLenet >= 15,
   'masked <= 1.05x dense': native ? native.maskedOverDense <= 1.05 : 'not measured',
+  'Conv-2 step <= 1.0x PyTorch (2 threads)': results.ratios.nativeOverTorchConv2 === undefined ? 'not measured' : results.ratios.nativeOverTorchConv2 <= 1.0,
 };
 
 if (json) {
   console.log(JSON.stringify(results, null, 2));
 } else {
   console.log(`lth bench ${results.date} on ${results.machine.cpu} (${results.machine.cores} cores), node ${results.machine.node}`);
-  console.log('\nLeNet-300-100, Adam, batch 60 (ms/step, median)');
+  console.log('\nLeNet-300-100, Adam, batch 60 (ms/step: median, best in brackets)');
   for (const [name, e] of Object.entries(results.lenet300100)) {
-    console.log(`  ${name.padEnd(8)} dense ${String(e.denseMsPerStep).padStart(9)}  masked ${String(e.maskedMsPerStep).padStart(9)}  masked/dense ${e.maskedOverDense}${e.fusedAdam ? '  (fused Adam)' : ''}`);
+    console.log(`  ${name.padEnd(8)} dense ${String(e.denseMsPerStep).padStart(9)} [${e.denseBestMsPerStep}]  masked ${String(e.maskedMsPerStep).padStart(9)} [${e.maskedBestMsPerStep}]  masked/dense ${e.maskedOverDense}${e.fusedAdam ? '  (fused Adam)' : ''}`);
   }
-  if (results.torch?.lenet300100) console.log(`  ${'torch'.padEnd(8)} dense ${String(results.torch.lenet300100.denseMsPerStep).padStart(9)}  (${results.torch.threads} thread, torch ${results.torch.version})`);
-  console.log('\nGEMM GFLOP/s');
+  if (results.torch?.lenet300100) {
+    const t = results.torch.lenet300100;
+    console.log(`  ${'torch'.padEnd(8)} dense ${String(t.denseMsPerStep).padStart(9)} [${t.denseBestMsPerStep}]  masked ${String(t.maskedMsPerStep).padStart(9)} [${t.maskedBestMsPerStep}]  (${results.torch.threads} thread, torch ${results.torch.version})`);
+  }
+  if (results.conv2?.native) console.log(`\nConv-2, Adam, batch 60: native ${results.conv2.native.msPerStep} [${results.conv2.native.bestMsPerStep}] ms/step${results.torch?.conv2 ? `, torch ${results.torch.conv2.msPerStep} [${results.torch.conv2.bestMsPerStep}] ms/step (${results.torch.conv2.threads} threads)` : ''}`);
+  console.log('\nGEMM GFLOP/s (best of the calls)');
   for (const [name, g] of Object.entries(results.gemm)) console.log(`  ${name.padEnd(8)} ${Object.entries(g).map(([k, v]) => `${k}: ${v}`).join('  ')}`);
   if (results.torch?.gemm) console.log(`  ${'torch'.padEnd(8)} ${Object.entries(results.torch.gemm).map(([k, v]) => `${k}: ${v}`).join('  ')}`);
   console.log('\nratios', JSON.stringify(results.ratios));

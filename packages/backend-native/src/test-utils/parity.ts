@@ -39,11 +39,14 @@ export function onBackend(
   f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
 ): Float32Array[] {
   tf.setBackend(backend);
-  return tf.tidy(() => {
+  let result: Float32Array[] = [];
+  // Assigned, not returned: tf.tidy would walk returned typed arrays element by element.
+  tf.tidy(() => {
     const xs = inputs.map((i) => tf.tensor(i.data.slice(), i.shape));
     const out = f(...xs);
-    return (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    result = (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync() as Float32Array));
   });
+  return result;
 }
 
 /** Largest |a - b| / (1 + |b|) over all outputs. */
