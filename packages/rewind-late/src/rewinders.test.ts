@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { rootContainer, type TensorMap, tf, TOKENS, UserError } from '@lth/core';
 import { checkRewinder, fakeRewindContext } from '@lth/core/testing';
 import { describe, expect, it } from 'vitest';
-import { iterationRewinder, reinitRewinder, reinitSeed, register, VERSION } from './index.js';
+import { stepLr } from '@lth/core';
+import { finetuneRewinder, iterationRewinder, lrRewinder, reinitRewinder, reinitSeed, register, VERSION } from './index.js';
 
 const values = (map: TensorMap) => Object.fromEntries(Object.entries(map).map(([n, t]) => [n, [...t.dataSync()]]));
 const dispose = (map: TensorMap) => tf.dispose(Object.values(map));
@@ -108,16 +109,78 @@ describe('reinit rewinder', () => {
   it('passes core’s rewinder suite', () => checkRewinder(reinitRewinder));
 });
 
+describe('lr-rewind rewinder', () => {
+  it('starts from θT of the previous level (not θ0, not θk) at iteration k, so the schedule replays from k', () => {
+    const ctx = fakeRewindContext({ ...timing, snapshotsAt: [] });
+    expect(lrRewinder.captureAt({ at: 300 }, timing)).toEqual([]);
+    const start = lrRewinder.start(ctx, { at: 300 });
+    expect(start.iteration).toBe(300);
+    expect(start.lr).toBeUndefined(); // the schedule decides the rate
+    expect(start.optimizerState).toBeUndefined();
+    expect(values(start.weights)).toEqual(values(ctx.final));
+    expect(values(start.weights)).not.toEqual(values(ctx.init));
+    // With a step schedule (×0.1 at 500), the level trains at 0.1 from 300 and 0.01 from 500, like the dense run did.
+    const step = { milestones: [500], gamma: 0.1 };
+    expect(stepLr.lr(start.iteration, 0.1, step, timing)).toBe(0.1);
+    expect(stepLr.lr(500, 0.1, step, timing)).toBeCloseTo(0.01, 12);
+    dispose(start.weights);
+    ctx.dispose();
+  });
+
+  it('defaults to replaying the whole schedule (k = 0); epochs; k at the end is a UserError', () => {
+    const ctx = fakeRewindContext({ ...timing });
+    const start = lrRewinder.start(ctx, { ...lrRewinder.defaults } as never);
+    expect(start.iteration).toBe(0);
+    expect(values(start.weights)).toEqual(values(ctx.final));
+    dispose(start.weights);
+    const late = lrRewinder.start(ctx, { at: '2ep' });
+    expect(late.iteration).toBe(200);
+    dispose(late.weights);
+    expect(() => lrRewinder.start(ctx, { at: 1000 })).toThrow(/\/pruning\/rewind\/at: .*training has 1000 iterations/);
+    ctx.dispose();
+  });
+
+  it('passes core’s rewinder suite', () => {
+    checkRewinder(lrRewinder);
+    checkRewinder(lrRewinder, { options: { at: '2ep' } });
+  });
+});
+
+describe('finetune rewinder', () => {
+  it('starts from θT at iteration T − t with the constant rate it is given', () => {
+    const ctx = fakeRewindContext({ ...timing });
+    expect(finetuneRewinder.captureAt({ lr: 0.001, iterations: 100 }, timing)).toEqual([]);
+    const start = finetuneRewinder.start(ctx, { lr: 0.001, iterations: 100 });
+    expect(start.lr).toBe(0.001);
+    expect(start.iteration).toBe(900);
+    expect(start.optimizerState).toBeUndefined();
+    expect(values(start.weights)).toEqual(values(ctx.final));
+    expect(values(start.weights)).not.toEqual(values(ctx.init));
+    dispose(start.weights);
+    const defaults = finetuneRewinder.start(ctx, { ...finetuneRewinder.defaults } as never);
+    expect(defaults.lr).toBe(1e-4);
+    expect(defaults.iteration).toBe(0); // "10ep" of 100 iterations each: all 1,000
+    dispose(defaults.weights);
+    expect(() => finetuneRewinder.start(ctx, { lr: 0.001, iterations: '11ep' })).toThrow(/\/pruning\/rewind\/iterations/);
+    ctx.dispose();
+  });
+
+  it('passes core’s rewinder suite', () => {
+    checkRewinder(finetuneRewinder);
+    checkRewinder(finetuneRewinder, { options: { iterations: 30, lr: 0.01 } });
+  });
+});
+
 describe('package', () => {
   it('VERSION matches package.json', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     expect(VERSION).toBe(pkg.version);
-    for (const plugin of [iterationRewinder, reinitRewinder]) expect(plugin.meta.version).toBe(pkg.version);
+    for (const plugin of [iterationRewinder, lrRewinder, finetuneRewinder, reinitRewinder]) expect(plugin.meta.version).toBe(pkg.version);
   });
 
-  it('register() adds both rewinders to the container it is given', () => {
+  it('register() adds every rewinder to the container it is given', () => {
     const child = rootContainer.createChildContainer();
     register(child);
-    expect(child.resolveAll(TOKENS.rewinder)).toEqual([iterationRewinder, reinitRewinder]);
+    expect(child.resolveAll(TOKENS.rewinder)).toEqual([iterationRewinder, lrRewinder, finetuneRewinder, reinitRewinder]);
   });
 });
