@@ -8,7 +8,7 @@ describe('@lth/datasets register', () => {
     const container = rootContainer.createChildContainer();
     register(container);
     const names = container.resolveAll<DatasetProvider>(TOKENS.dataset).map((p) => p.meta.name);
-    expect(names.sort()).toEqual(['mnist', 'synthetic']);
+    expect(names.sort()).toEqual(['cifar10', 'fashion-mnist', 'mnist', 'synthetic']);
     expect(rootContainer.isRegistered(TOKENS.dataset, false)).toBe(false);
   });
 
