@@ -66,6 +66,31 @@ describe('runExperiment', () => {
     expect(strip(resumed.summary)).toEqual(strip(whole.summary));
   });
 
+  it('after rewinding, surviving weights equal θ0 exactly and pruned ones are zero', async () => {
+    const resolved = resolveConfig(toyConfig(), registry);
+    const starts: { level: number; weights: Record<string, Float32Array>; masks: Record<string, Uint8Array> }[] = [];
+    const { runDir } = await runExperiment(resolved, {
+      outDir: tmp(),
+      dataset: toyDataset(),
+      onLevelStart: (_r, level, weights, masks) =>
+        starts.push({
+          level,
+          weights: Object.fromEntries(Object.entries(weights).map(([n, t]) => [n, Float32Array.from(t.dataSync() as Float32Array)])),
+          masks: Object.fromEntries(Object.entries(masks).map(([n, m]) => [n, m.data])),
+        }),
+    });
+    const init = loadSafetensors(join(runDir, 'replicate-0', 'init.safetensors')).tensors;
+    expect(starts.map((s) => s.level)).toEqual([0, 1, 2]);
+    for (const { weights, masks } of starts) {
+      for (const [name, w] of Object.entries(weights)) {
+        const theta0 = init[name].data;
+        const mask = masks[name];
+        for (let i = 0; i < w.length; i++) expect(w[i]).toBe(mask && !mask[i] ? 0 * theta0[i] : theta0[i]);
+      }
+    }
+    expect(Object.values(starts[2].masks).some((m) => m.includes(0))).toBe(true);
+  });
+
   it('late rewinding starts pruned levels at iteration k from θk', async () => {
     const resolved = resolveConfig(toyConfig({ pruning: { ...toyConfig().pruning, rewind: { use: 'iteration', at: 20 } } }), registry);
     const { runDir } = await runExperiment(resolved, { outDir: tmp(), dataset: toyDataset() });

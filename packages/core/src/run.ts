@@ -57,6 +57,8 @@ export interface RunOptions {
    * also starts from a fresh random initialisation. Level 0 (dense) is the source's own.
    */
   control?: { kind: ControlKind; source: string };
+  /** Called with each level's starting weights (masked, before training): for tests and debugging. */
+  onLevelStart?(replicate: number, level: number, weights: TensorMap, masks: Masks): void;
 }
 
 export interface RunResult {
@@ -375,6 +377,7 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
         const maskT = maskTensors(masks);
         const startWeights = applyMasks(start.weights, maskT);
         tf.dispose([...Object.values(start.weights), ...Object.values(maskT)]);
+        options.onLevelStart?.(r, level, startWeights, masks);
         const sparsity = sparsityReport(masks, model);
         report({ type: 'level-start', replicate: r, level, fractionRemaining: sparsity.fractionRemaining, startIteration: start.iteration });
 
