@@ -70,6 +70,7 @@ function lenetTrainer(keep) {
   const x = tf.tensor2d(values(BATCH * 784, 7, 0.5).map((t) => t + 0.5), [BATCH, 784]);
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32'), 10));
   const fused = tf.getKernel('LthAdamUpdate', tf.getBackend()) !== undefined;
+  const ones = params.map((p) => tf.keep(tf.onesLike(p)));
   let step = 0;
   const run = () => {
     step++;
@@ -86,8 +87,8 @@ function lenetTrainer(keep) {
         const g = grads[p.name];
         const mask = masks[i];
         if (fused) {
-          const inputs = { weight: p, grad: g, m: m[i], v: v[i] };
-          if (mask) inputs.mask = mask;
+          // Like core: the fused kernel always gets a mask (all ones for a dense layer).
+          const inputs = { weight: p, grad: g, m: m[i], v: v[i], mask: mask ?? ones[i] };
           const [w2, m2, v2] = tf.engine().runKernel('LthAdamUpdate', inputs, { ...ADAM, step });
           p.assign(w2); m[i].assign(m2); v[i].assign(v2);
           return;
@@ -106,7 +107,7 @@ function lenetTrainer(keep) {
       return value.dataSync()[0]; // the loss is read every step, as a training loop would
     });
   };
-  const dispose = () => tf.dispose([...params, ...m, ...v, ...masks.filter(Boolean), x, y]);
+  const dispose = () => tf.dispose([...params, ...m, ...v, ...masks.filter(Boolean), ...ones, x, y]);
   return { run, dispose, fused };
 }
 
