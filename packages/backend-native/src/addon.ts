@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import { coreTypeProblem } from './cpu_check.js';
+
 /** The N-API addon (native/*.cc). Every kernel writes into a caller-allocated output array. */
 export interface NativeAddon {
   batchMatMul(
@@ -40,6 +42,8 @@ let loaded: { addon: NativeAddon } | { error: string } | undefined;
 /** Loads the addon once; never throws. `error` says why it is missing and how to get it. */
 export function loadAddon(): { addon: NativeAddon } | { error: string } {
   if (loaded) return loaded;
+  const problem = coreTypeProblem();
+  if (problem) return { error: problem };
   if (!existsSync(addonPath)) {
     const why = existsSync(buildErrorPath)
       ? readFileSync(buildErrorPath, 'utf8').split('\n')[0]
