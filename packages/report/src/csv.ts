@@ -1,0 +1,50 @@
+import type { ReportData, ReportRow } from './data.js';
+
+const ROW_COLUMNS: (keyof ReportRow)[] = [
+  'series',
+  'label',
+  'control',
+  'runId',
+  'replicate',
+  'level',
+  'fractionRemaining',
+  'remainingWeights',
+  'totalPrunableWeights',
+  'finalIteration',
+  'finalTestAccuracy',
+  'finalTestLoss',
+  'finalTrainLoss',
+  'earlyStopIteration',
+  'earlyStopTestAccuracy',
+  'earlyStopValidationLoss',
+  'seconds',
+  'backend',
+];
+
+/** One CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const s = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * The sweep's summary.csv: one row per series × replicate × level that completed, then one column
+ * per varied JSON path (`vary:<path>`) and one per layer (`layer:<name>`, fraction remaining).
+ */
+export function summaryCsv(data: ReportData): string {
+  const variantKeys = [...new Set(data.series.flatMap((s) => Object.keys(s.variant)))];
+  const layers = [...new Set(data.rows.flatMap((r) => Object.keys(r.layerFractions ?? {})))];
+  const variantOf = new Map(data.series.map((s) => [s.name, s.variant]));
+  const header = [...ROW_COLUMNS, ...variantKeys.map((k) => `vary:${k}`), ...layers.map((l) => `layer:${l}`)];
+  const lines = data.rows.map((r) =>
+    [
+      ...ROW_COLUMNS.map((c) => r[c]),
+      ...variantKeys.map((k) => variantOf.get(r.series)?.[k]),
+      ...layers.map((l) => r.layerFractions?.[l]),
+    ]
+      .map(csvField)
+      .join(','),
+  );
+  return `${[header.map(csvField).join(','), ...lines].join('\n')}\n`;
+}

@@ -1,0 +1,242 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { type LevelSummary, UserError } from '@lth/core';
+
+/** The controls a sweep can add to each variant (`"controls"` in a sweep config). */
+export type ControlKind = 'reinit' | 'random-prune' | 'shuffle';
+
+/** One entry of `sweep.json`'s `runs`: a variant or one of its controls, and its run directory. */
+export interface SweepRunEntry {
+  id: string;
+  /** The variant's label, e.g. `masker=global, rewind.at=0`; a control carries its variant's label. */
+  label: string;
+  /** The varied JSON paths and their values for this variant. */
+  variant: Record<string, unknown>;
+  control: ControlKind | null;
+  /** The run directory, relative to the sweep directory. */
+  dir: string;
+}
+
+/** `sweep.json`, written by `lth sweep` into the sweep directory. */
+export interface SweepManifest {
+  name: string;
+  hash: string;
+  runs: SweepRunEntry[];
+}
+
+/** One series of the report: a variant, or a control of a variant. */
+export interface ReportSeries {
+  /** `label` for a variant, `label / control` for a control. */
+  name: string;
+  label: string;
+  control: ControlKind | null;
+  runId: string;
+  /** Absolute path of the run directory. */
+  runDir: string;
+  variant: Record<string, unknown>;
+}
+
+/** One completed (replicate, level) of a series, read from its `level-<L>/summary.json`. */
+export interface ReportRow extends LevelSummary {
+  series: string;
+  label: string;
+  control: ControlKind | null;
+  runId: string;
+}
+
+/** A level that was started (its directory exists) but has no summary.json yet. */
+export interface IncompleteLevel {
+  series: string;
+  replicate: number;
+  level: number;
+  /** Evaluations recorded so far in its metrics.jsonl. */
+  evaluations: number;
+}
+
+export interface ReportData {
+  kind: 'sweep' | 'run';
+  /** Absolute path of the directory reported on. */
+  dir: string;
+  /** Sweep name, or the run's config name. */
+  name: string;
+  hash: string;
+  series: ReportSeries[];
+  /** Every completed level of every series, sorted by series (manifest order), replicate, level. */
+  rows: ReportRow[];
+  incomplete: IncompleteLevel[];
+  /** Run directories named by sweep.json that do not exist (yet). */
+  missingRuns: string[];
+}
+
+/** The series name of a sweep entry: the label, plus ` / <control>` for a control. */
+export function seriesName(label: string, control: ControlKind | null): string {
+  return control ? `${label} / ${control}` : label;
+}
+
+function readJsonFile<T>(file: string, what: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (error) {
+    throw new UserError(`${what} ${file} is not valid JSON: ${(error as Error).message}`, file);
+  }
+}
+
+const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+/** What `lth report` can read: a sweep directory (sweep.json) or a run directory. */
+export function reportKind(dir: string): 'sweep' | 'run' | null {
+  if (existsSync(join(dir, 'sweep.json'))) return 'sweep';
+  if (existsSync(join(dir, 'config.json'))) return 'run';
+  if (isDir(dir) && readdirSync(dir).some((d) => /^replicate-\d+$/.test(d))) return 'run';
+  return null;
+}
+
+function numbered(dir: string, prefix: string): number[] {
+  if (!isDir(dir)) return [];
+  const re = new RegExp(`^${prefix}-(\\d+)$`);
+  return readdirSync(dir)
+    .map((d) => re.exec(d))
+    .filter((m): m is RegExpExecArray => m !== null && isDir(join(dir, m[0])))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+function countLines(file: string): number {
+  if (!existsSync(file)) return 0;
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim()).length;
+}
+
+/**
+ * Reads the completed levels of one run directory from the per-level summary.json files (the
+ * run-level summary.json can be stale when a run was killed), and notes started-but-incomplete levels.
+ */
+function readRun(series: ReportSeries, rows: ReportRow[], incomplete: IncompleteLevel[]): void {
+  for (const replicate of numbered(series.runDir, 'replicate')) {
+    const repDir = join(series.runDir, `replicate-${replicate}`);
+    for (const level of numbered(repDir, 'level')) {
+      const levelDir = join(repDir, `level-${level}`);
+      const file = join(levelDir, 'summary.json');
+      if (!existsSync(file)) {
+        incomplete.push({ series: series.name, replicate, level, evaluations: countLines(join(levelDir, 'metrics.jsonl')) });
+        continue;
+      }
+      const summary = readJsonFile<LevelSummary>(file, 'level summary');
+      rows.push({ ...summary, replicate, level, series: series.name, label: series.label, control: series.control, runId: series.runId });
+    }
+  }
+}
+
+function parseManifest(file: string): SweepManifest {
+  const raw = readJsonFile<Partial<SweepManifest>>(file, 'sweep manifest');
+  if (!raw || typeof raw !== 'object' || !Array.isArray(raw.runs)) throw new UserError(`${file}: "runs" must be an array`, '/runs');
+  raw.runs.forEach((r, i) => {
+    for (const key of ['id', 'label', 'dir'] as const) {
+      if (typeof r?.[key] !== 'string') throw new UserError(`${file}: runs[${i}].${key} must be a string`, `/runs/${i}/${key}`);
+    }
+    if (r.control !== null && r.control !== undefined && typeof r.control !== 'string') {
+      throw new UserError(`${file}: runs[${i}].control must be null or a control name`, `/runs/${i}/control`);
+    }
+  });
+  return { name: String(raw.name ?? basename(resolve(file, '..'))), hash: String(raw.hash ?? ''), runs: raw.runs };
+}
+
+/**
+ * Reads everything a report needs from disk: a sweep directory (sweep.json and the run
+ * directories it names) or a single run directory (one series). Only completed levels (those with
+ * a summary.json) become rows, so a partial or killed run still reports.
+ */
+export function loadReportData(dir: string): ReportData {
+  const abs = resolve(dir);
+  const kind = reportKind(abs);
+  if (kind === null) {
+    throw new UserError(
+      `${dir} is neither a sweep directory (with sweep.json) nor a run directory (with config.json and replicate-<r>/level-<L>/summary.json)`,
+      '<dir>',
+    );
+  }
+  const rows: ReportRow[] = [];
+  const incomplete: IncompleteLevel[] = [];
+  const missingRuns: string[] = [];
+  let series: ReportSeries[];
+  let name: string;
+  let hash: string;
+  if (kind === 'sweep') {
+    const manifest = parseManifest(join(abs, 'sweep.json'));
+    name = manifest.name;
+    hash = manifest.hash;
+    series = manifest.runs.map((r) => ({
+      name: seriesName(r.label, r.control ?? null),
+      label: r.label,
+      control: r.control ?? null,
+      runId: r.id,
+      runDir: resolve(abs, r.dir),
+      variant: r.variant ?? {},
+    }));
+  } else {
+    const configFile = join(abs, 'config.json');
+    const config = existsSync(configFile) ? readJsonFile<{ name?: string; hash?: string; config?: { name?: string } }>(configFile, 'run config') : {};
+    name = config.name ?? config.config?.name ?? basename(abs);
+    hash = config.hash ?? '';
+    series = [{ name, label: name, control: null, runId: basename(abs), runDir: abs, variant: {} }];
+  }
+  for (const s of series) {
+    if (!isDir(s.runDir)) {
+      missingRuns.push(s.runDir);
+      continue;
+    }
+    readRun(s, rows, incomplete);
+  }
+  const order = new Map(series.map((s, i) => [s.name, i]));
+  rows.sort((a, b) => order.get(a.series)! - order.get(b.series)! || a.replicate - b.replicate || a.level - b.level);
+  return { kind, dir: abs, name, hash, series, rows, incomplete, missingRuns };
+}
+
+/** The mean and spread over replicates of one measure at one (series, level). */
+export interface SeriesPoint {
+  series: string;
+  label: string;
+  control: ControlKind | null;
+  level: number;
+  /** Percentage of prunable weights remaining (mean over replicates; equal in practice). */
+  percentRemaining: number;
+  mean: number;
+  min: number;
+  max: number;
+  sd: number;
+  /** Replicates that completed this level. */
+  n: number;
+}
+
+/** Mean, min, max and sample standard deviation over replicates of `measure`, per (series, level). */
+export function aggregate(data: Pick<ReportData, 'rows' | 'series'>, measure: (row: ReportRow) => number): SeriesPoint[] {
+  const groups = new Map<string, ReportRow[]>();
+  for (const row of data.rows) {
+    const key = `${row.series}\u0000${row.level}`;
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  const points: SeriesPoint[] = [];
+  for (const group of groups.values()) {
+    const values = group.map(measure).filter((v) => Number.isFinite(v));
+    const first = group[0]!;
+    const mean = values.reduce((s, v) => s + v, 0) / values.length;
+    const sd = values.length > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+    points.push({
+      series: first.series,
+      label: first.label,
+      control: first.control,
+      level: first.level,
+      percentRemaining: (100 * group.reduce((s, r) => s + r.fractionRemaining, 0)) / group.length,
+      mean,
+      min: Math.min(...values),
+      max: Math.max(...values),
+      sd,
+      n: values.length,
+    });
+  }
+  const order = new Map(data.series.map((s, i) => [s.name, i]));
+  return points.filter((p) => p.n > 0).sort((a, b) => order.get(a.series)! - order.get(b.series)! || a.level - b.level);
+}

@@ -1,0 +1,236 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LevelSummary, UserError } from '@lth/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { percentTicks } from './charts.js';
+import { csvField } from './csv.js';
+import { aggregate, loadReportData } from './data.js';
+import { scopeSvgIds } from './render.js';
+import { writeReport } from './report.js';
+import { writeFixtureRun, writeFixtureSweep } from './test-utils/fixtures.js';
+
+const GLOBAL = 'masker=global, rewind.at=0';
+const LAYERWISE = 'masker=layerwise, rewind.at=0';
+const CONTROL = `${GLOBAL} / reinit`;
+const SERIES = [GLOBAL, CONTROL, LAYERWISE];
+
+let dir: string;
+
+/** 2 variants × 2 replicates × levels 0..2, and a reinit control (levels 1..2) for the first variant. */
+function writeSweep(): void {
+  writeFixtureSweep(dir, {
+    variants: [
+      { label: GLOBAL, variant: { 'pruning.masker.use': 'global', 'pruning.rewind.at': 0 } },
+      { label: LAYERWISE, variant: { 'pruning.masker.use': 'layerwise', 'pruning.rewind.at': 0 } },
+    ],
+    controls: ['reinit'],
+    controlFor: [0],
+    replicates: 2,
+    levels: 3,
+  });
+}
+
+const levelFile = (run: string, replicate: number, level: number) => join(dir, 'runs', run, `replicate-${replicate}`, `level-${level}`, 'summary.json');
+
+function editSummary(file: string, change: Partial<LevelSummary>): void {
+  writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as LevelSummary), ...change }));
+}
+
+/** The inline SVG of one chart in report.html. */
+function figure(html: string, id: string): string {
+  const start = html.indexOf(`<figure id="${id}">`);
+  expect(start, `figure ${id}`).toBeGreaterThanOrEqual(0);
+  return html.slice(start, html.indexOf('</figure>', start));
+}
+
+/** The text of an SVG (vega writes one <text> per label and legend entry, a <tspan> per line of a multi-line one). */
+function svgTexts(svg: string): string[] {
+  return [...svg.matchAll(/<(?:text|tspan)\b[^>]*>([^<]+)</g)].map((m) => m[1]!.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&quot;/g, '"'));
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lth-report-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadReportData', () => {
+  it('reads one series per variant and per control from the level summaries on disk', () => {
+    writeSweep();
+    const data = loadReportData(dir);
+    expect(data.kind).toBe('sweep');
+    expect(data.series.map((s) => s.name)).toEqual(SERIES);
+    // 2 variants × 2 replicates × 3 levels + control × 2 replicates × 2 levels
+    expect(data.rows).toHaveLength(16);
+    expect(data.rows.filter((r) => r.control === 'reinit').map((r) => r.level)).toEqual([1, 2, 1, 2]);
+    expect(data.incomplete).toEqual([]);
+  });
+
+  it('computes per-series means from the files, not from the run-level summary', () => {
+    writeSweep();
+    const before = aggregate(loadReportData(dir), (r) => r.earlyStopTestAccuracy).find((p) => p.series === LAYERWISE && p.level === 2)!;
+    expect(before.n).toBe(2);
+    const other = JSON.parse(readFileSync(levelFile('lenet-v1', 1, 2), 'utf8')) as LevelSummary;
+    editSummary(levelFile('lenet-v1', 0, 2), { earlyStopTestAccuracy: 0.5 });
+    const after = aggregate(loadReportData(dir), (r) => r.earlyStopTestAccuracy).find((p) => p.series === LAYERWISE && p.level === 2)!;
+    expect(after.mean).toBeCloseTo((0.5 + other.earlyStopTestAccuracy) / 2, 12);
+    expect(after.min).toBe(0.5);
+    expect(after.max).toBe(other.earlyStopTestAccuracy);
+  });
+
+  it('reports a partial run: an incomplete level is left out and listed, a missing run directory is listed', () => {
+    writeSweep();
+    rmSync(levelFile('lenet-v0', 1, 2));
+    rmSync(join(dir, 'runs', 'lenet-v1'), { recursive: true });
+    const data = loadReportData(dir);
+    expect(data.rows.filter((r) => r.series === GLOBAL)).toHaveLength(5);
+    expect(data.rows.filter((r) => r.series === LAYERWISE)).toHaveLength(0);
+    expect(data.incomplete).toEqual([{ series: GLOBAL, replicate: 1, level: 2, evaluations: 2 }]);
+    expect(data.missingRuns).toEqual([join(dir, 'runs', 'lenet-v1')]);
+    const point = aggregate(data, (r) => r.earlyStopTestAccuracy).find((p) => p.series === GLOBAL && p.level === 2)!;
+    expect(point.n).toBe(1);
+  });
+
+  it('reads a single run directory as one series', () => {
+    writeFixtureRun(dir, { label: 'x', control: null, variant: {}, offset: 0 }, 2, [0, 1, 2], 'lenet-single');
+    const data = loadReportData(dir);
+    expect(data.kind).toBe('run');
+    expect(data.series.map((s) => s.name)).toEqual(['lenet-single']);
+    expect(data.rows).toHaveLength(6);
+  });
+
+  it('rejects a directory that is neither a run nor a sweep, saying what it expected', () => {
+    writeFileSync(join(dir, 'notes.txt'), 'hello');
+    expect(() => loadReportData(dir)).toThrow(UserError);
+    expect(() => loadReportData(dir)).toThrow(/neither a sweep directory \(with sweep\.json\) nor a run directory/);
+  });
+
+  it('names the field of a malformed sweep.json', () => {
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ name: 's', runs: [{ id: 'a', label: 'l' }] }));
+    expect(() => loadReportData(dir)).toThrow(/runs\[0\]\.dir must be a string/);
+  });
+});
+
+describe('writeReport', () => {
+  it('writes one self-contained HTML file with a chart series per variant and per control and the dense reference', async () => {
+    writeSweep();
+    const written = await writeReport(dir);
+    expect(written.html).toBe(join(dir, 'report.html'));
+    const html = readFileSync(written.html, 'utf8');
+    // Self-contained: no scripts, no external resources.
+    expect(html).not.toMatch(/<script|<link |src="http|href="http/);
+    for (const id of ['accuracy-early-stop', 'accuracy-final', 'early-stop-iteration', 'train-test-loss', 'layer-fractions']) figure(html, id);
+
+    const accuracy = figure(html, 'accuracy-early-stop');
+    const texts = svgTexts(accuracy);
+    for (const name of SERIES) expect(texts, name).toContain(name);
+    // Dense reference: level 0 of the variants, mean of replicates 0 (97.5%) and 1 (97.7%).
+    expect(texts.join('\n')).toContain('grey dashed rule: dense net (level 0), 97.60%');
+    expect(accuracy).toMatch(/class="mark-rule/);
+    expect(texts).toContain('weights remaining (%, log scale)');
+    expect(texts).toContain('test accuracy at early stop (%)');
+
+    // Train vs test: one panel per series (controls' panel titles go on two lines).
+    const loss = svgTexts(figure(html, 'train-test-loss'));
+    expect(loss).toEqual(expect.arrayContaining([GLOBAL, LAYERWISE, 'reinit', 'train', 'test']));
+    // Layer fractions: one line per layer.
+    expect(svgTexts(figure(html, 'layer-fractions'))).toEqual(expect.arrayContaining(['dense1/kernel', 'dense2/kernel', 'output/kernel']));
+
+    // Several inline SVGs in one page: every id is unique.
+    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('changes when a level summary on disk changes', async () => {
+    writeSweep();
+    const before = readFileSync((await writeReport(dir)).html, 'utf8');
+    expect(before).not.toContain('<td>73.80</td>');
+    // Layer-wise, level 2: replicates 0.98... and 1 → set replicate 0 to 50%: mean moves to ~73.8%.
+    const other = JSON.parse(readFileSync(levelFile('lenet-v1', 1, 2), 'utf8')) as LevelSummary;
+    editSummary(levelFile('lenet-v1', 0, 2), { earlyStopTestAccuracy: 0.5 });
+    const after = readFileSync((await writeReport(dir)).html, 'utf8');
+    const mean = ((100 * (0.5 + other.earlyStopTestAccuracy)) / 2).toFixed(2);
+    expect(after).toContain(`<td>${mean}</td>`);
+    expect(after).not.toBe(before);
+  });
+
+  it('writes summary.csv across the sweep: one row per series × replicate × level', async () => {
+    writeSweep();
+    const { csv } = await writeReport(dir);
+    expect(csv).toBe(join(dir, 'summary.csv'));
+    const lines = readFileSync(csv!, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(1 + 16);
+    const header = lines[0]!.split(',');
+    expect(header.slice(0, 8)).toEqual(['series', 'label', 'control', 'runId', 'replicate', 'level', 'fractionRemaining', 'remainingWeights']);
+    expect(header).toEqual(expect.arrayContaining(['finalTestAccuracy', 'earlyStopTestAccuracy', 'earlyStopIteration', 'finalTrainLoss', 'finalTestLoss', 'backend']));
+    expect(header).toEqual(expect.arrayContaining(['vary:pruning.masker.use', 'vary:pruning.rewind.at', 'layer:dense1/kernel']));
+    // Labels hold commas: quoted.
+    expect(lines[1]!.startsWith(`"${GLOBAL}","${GLOBAL}",,v0,0,0,1,`)).toBe(true);
+    expect(lines.filter((l) => l.startsWith(`"${CONTROL}","${GLOBAL}",reinit,v0-reinit,`))).toHaveLength(4);
+    const summary = JSON.parse(readFileSync(levelFile('lenet-v1', 1, 2), 'utf8')) as LevelSummary;
+    const row = lines.find((l) => l.startsWith(`"${LAYERWISE}","${LAYERWISE}",,v1,1,2,`))!;
+    expect(row).toContain(`,${summary.earlyStopTestAccuracy},`);
+    expect(row).toContain(',layerwise,0,');
+  });
+
+  it('reports a partial sweep and says what is missing', async () => {
+    writeSweep();
+    rmSync(levelFile('lenet-v0', 1, 2));
+    const { html, data } = await writeReport(dir);
+    expect(data.rows).toHaveLength(15);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('Partial results');
+    expect(page).toContain(`${GLOBAL}: replicate 1, level 2 is incomplete (no summary.json; 2 evaluations so far)`);
+    for (const name of SERIES) expect(svgTexts(figure(page, 'accuracy-early-stop'))).toContain(name);
+  });
+
+  it('for a single run directory writes report.html and leaves the run’s summary.csv alone', async () => {
+    writeFixtureRun(dir, { label: 'x', control: null, variant: {}, offset: 0 }, 1, [0, 1, 2], 'lenet-single');
+    writeFileSync(join(dir, 'summary.csv'), 'written by core\n');
+    const written = await writeReport(dir);
+    expect(written.csv).toBeNull();
+    expect(readFileSync(join(dir, 'summary.csv'), 'utf8')).toBe('written by core\n');
+    const html = readFileSync(written.html, 'utf8');
+    expect(svgTexts(figure(html, 'accuracy-early-stop'))).toContain('lenet-single');
+    expect(html).toContain('Run report: lenet-single');
+  });
+
+  it('with png writes one valid PNG per chart beside report.html', async () => {
+    writeSweep();
+    const { pngs } = await writeReport(dir, { png: true });
+    expect(pngs.map((p) => p.slice(dir.length + 1))).toEqual([
+      'report-accuracy-early-stop.png',
+      'report-accuracy-final.png',
+      'report-early-stop-iteration.png',
+      'report-train-test-loss.png',
+      'report-layer-fractions.png',
+    ]);
+    for (const file of pngs) {
+      expect(existsSync(file)).toBe(true);
+      const bytes = readFileSync(file);
+      expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      // IHDR width: at 2× zoom, a chart is well over 1000 px wide.
+      expect(bytes.readUInt32BE(16)).toBeGreaterThan(1000);
+    }
+  });
+});
+
+describe('helpers', () => {
+  it('log-axis ticks: 1-2-5 steps, denser over a short range', () => {
+    expect(percentTicks(0.5, 100)).toEqual([100, 50, 20, 10, 5, 2, 1, 0.5]);
+    expect(percentTicks(40, 100)).toEqual([100, 80, 60, 50, 40]);
+  });
+
+  it('CSV fields are quoted only when needed', () => {
+    expect(csvField('a, b')).toBe('"a, b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField(null)).toBe('');
+    expect(csvField(0.25)).toBe('0.25');
+    expect(csvField([1, 2])).toBe('"[1,2]"');
+  });
+
+  it('scopes SVG ids and their references', () => {
+    const svg = '<clipPath id="clip1"></clipPath><path clip-path="url(#clip1)"/><use href="#clip1"/>';
+    expect(scopeSvgIds(svg, 'c')).toBe('<clipPath id="c-clip1"></clipPath><path clip-path="url(#c-clip1)"/><use href="#c-clip1"/>');
+  });
+});
