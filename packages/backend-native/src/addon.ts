@@ -52,6 +52,10 @@ export function loadAddon(): { addon: NativeAddon } | { error: string } {
     return loaded;
   }
   try {
+    // oneDNN's OpenMP threads otherwise spin between convolutions, taking the core that the
+    // OpenBLAS and JS work in between needs (Conv-2 steps ~1.4x faster passive). libgomp reads
+    // this when the addon loads it; a value the user set wins.
+    process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
     const require = createRequire(import.meta.url);
     loaded = { addon: require(addonPath) as NativeAddon };
   } catch (e) {
