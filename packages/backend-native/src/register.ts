@@ -1,4 +1,3 @@
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { findBackendFactory, getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
 
 import { requireAddon } from './addon.js';
@@ -19,10 +18,14 @@ export function registerNativeBackend(): void {
     return;
   }
   const addon = requireAddon();
-  // `MathBackendCPU` is referenced so the cpu package (which registers cpu's kernels) is loaded.
-  void MathBackendCPU;
+  // backend.ts imports @tensorflow/tfjs-backend-cpu, whose loading registered cpu's kernels.
+  const cpuKernels = getKernelsForBackend('cpu');
+  if (cpuKernels.length === 0) {
+    throw new Error('@lth/backend-native: no cpu kernels are registered with this @tensorflow/tfjs-core; ' +
+      'is there more than one copy of it installed? (npm ls @tensorflow/tfjs-core; npm dedupe)');
+  }
   const overridden = new Set(nativeKernelConfigs.map((k) => k.kernelName));
-  for (const config of getKernelsForBackend('cpu')) {
+  for (const config of cpuKernels) {
     if (!overridden.has(config.kernelName)) registerKernel({ ...config, backendName: BACKEND_NAME });
   }
   for (const config of nativeKernelConfigs) registerKernel(config);
