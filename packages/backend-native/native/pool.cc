@@ -1,7 +1,9 @@
 // 2-D max pooling (NHWC) and its gradient, with tfjs' cpu semantics: the first maximum of a
 // window (row-major scan, strictly greater) takes the gradient; windows clipped at the borders.
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "common.h"
 
@@ -14,28 +16,31 @@ struct Pool {
   int64_t n, ih, iw, c, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
 };
 
-// Index (into x, within one image) of the first max of window (r, q) for channel d, or -1.
-template <bool kWantValue>
-inline int64_t ArgMax(const Pool& p, const float* img, int64_t r, int64_t q, int64_t d, float* value) {
+// For output cell (r, q) of one image: best[d] and at[d] (index into the image, -1 when the
+// window holds no value above -inf) for every channel d. Channels are the inner loop, so the
+// scan reads contiguous memory; within a channel the row-major scan keeps the first maximum.
+inline void WindowMax(const Pool& p, const float* __restrict img, int64_t r, int64_t q, float* __restrict best,
+                      int64_t* __restrict at) {
   const int64_t r0 = r * p.sh - p.pt, q0 = q * p.sw - p.pl;
   int64_t rMin = r0, qMin = q0;
   while (rMin < 0) rMin += p.dh;
   while (qMin < 0) qMin += p.dw;
   const int64_t rMax = std::min(p.ih, r0 + (p.kh - 1) * p.dh + 1), qMax = std::min(p.iw, q0 + (p.kw - 1) * p.dw + 1);
-  float best = -INFINITY;
-  int64_t at = -1;
+  for (int64_t d = 0; d < p.c; d++) {
+    best[d] = -INFINITY;
+    at[d] = -1;
+  }
   for (int64_t y = rMin; y < rMax; y += p.dh) {
     for (int64_t x = qMin; x < qMax; x += p.dw) {
-      const int64_t i = (y * p.iw + x) * p.c + d;
-      const float v = img[i];
-      if (v > best) {
-        best = v;
-        at = i;
+      const int64_t base = (y * p.iw + x) * p.c;
+      const float* __restrict px = img + base;
+      for (int64_t d = 0; d < p.c; d++) {
+        const bool greater = px[d] > best[d];
+        best[d] = greater ? px[d] : best[d];
+        at[d] = greater ? base + d : at[d];
       }
     }
   }
-  if (kWantValue) *value = best;
-  return at;
 }
 
 Pool FromParams(const int32_t* v) { return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]}; }
@@ -49,16 +54,12 @@ napi_value MaxPool(napi_env env, const Args& args) {
   check(lp == 14, "maxPool: bad params");
   const Pool p = FromParams(pv);
   check(lx >= size_t(p.n * p.ih * p.iw * p.c) && ly >= size_t(p.n * p.oh * p.ow * p.c), "maxPool: buffer too small");
+  std::vector<int64_t> at(p.c);
   for (int64_t b = 0; b < p.n; b++) {
     const float* img = x + b * p.ih * p.iw * p.c;
     float* out = y + b * p.oh * p.ow * p.c;
     for (int64_t r = 0; r < p.oh; r++)
-      for (int64_t q = 0; q < p.ow; q++)
-        for (int64_t d = 0; d < p.c; d++) {
-          float v;
-          ArgMax<true>(p, img, r, q, d, &v);
-          out[(r * p.ow + q) * p.c + d] = v;
-        }
+      for (int64_t q = 0; q < p.ow; q++) WindowMax(p, img, r, q, out + (r * p.ow + q) * p.c, at.data());
   }
   return Undefined(env);
 }
@@ -75,16 +76,19 @@ napi_value MaxPoolGrad(napi_env env, const Args& args) {
   const size_t xs = p.n * p.ih * p.iw * p.c;
   check(lx >= xs && ldx >= xs && ldy >= size_t(p.n * p.oh * p.ow * p.c), "maxPoolGrad: buffer too small");
   std::memset(dx, 0, xs * sizeof(float));
+  std::vector<float> best(p.c);
+  std::vector<int64_t> at(p.c);
   for (int64_t b = 0; b < p.n; b++) {
     const float* img = x + b * p.ih * p.iw * p.c;
     const float* g = dy + b * p.oh * p.ow * p.c;
     float* dimg = dx + b * p.ih * p.iw * p.c;
     for (int64_t r = 0; r < p.oh; r++)
-      for (int64_t q = 0; q < p.ow; q++)
-        for (int64_t d = 0; d < p.c; d++) {
-          const int64_t at = ArgMax<false>(p, img, r, q, d, nullptr);
-          if (at >= 0) dimg[at] += g[(r * p.ow + q) * p.c + d];
-        }
+      for (int64_t q = 0; q < p.ow; q++) {
+        WindowMax(p, img, r, q, best.data(), at.data());
+        const float* gc = g + (r * p.ow + q) * p.c;
+        for (int64_t d = 0; d < p.c; d++)
+          if (at[d] >= 0) dimg[at[d]] += gc[d];
+      }
   }
   return Undefined(env);
 }
