@@ -108,6 +108,19 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     });
 
   program
+    .command('report')
+    .description('write report.html (charts) for a run or sweep directory, and summary.csv across a sweep, from the files on disk')
+    .argument('<dir>', 'a sweep directory (with sweep.json) or a run directory (with config.json)')
+    .option('--png', 'also write each chart as report-<chart>.png (2x, for papers)')
+    .action(async (dir: string, o: { png?: boolean }) => {
+      // Loaded on use: vega and resvg are only needed here.
+      const { writeReport } = await import('@lth/report');
+      const written = await writeReport(resolve(dir), { png: o.png });
+      for (const w of written.warnings) io.stderr.write(`lth: ${w}\n`);
+      for (const file of [written.html, ...(written.csv ? [written.csv] : []), ...written.pngs]) out(file);
+    });
+
+  program
     .command('validate')
     .description('check a run or sweep config against core and plugin schemas; print the resolved config(s)')
     .argument('<config>', 'JSON config file')

@@ -73,7 +73,7 @@ function xAxis(points: { percentRemaining: number }[]) {
     title: 'weights remaining (%, log scale)',
     // Padded so the 100% point and the sparsest one are not cut in half by the frame.
     scale: { type: 'log' as const, reverse: true, domain: [lo / 1.12, hi * 1.08], nice: false },
-    axis: { values: percentTicks(lo, hi), format: '~g', labelFlush: false },
+    axis: { values: percentTicks(lo / 1.12, hi), format: '~g', labelFlush: false },
   };
 }
 
@@ -128,7 +128,7 @@ function measureChart(data: ReportData, c: MeasureChart): ChartSpec {
   const layers: unknown[] = [
     {
       data: { values: points.filter((p) => p.n > 1).map((p) => ({ ...p, bandOf: p.series })) },
-      mark: { type: 'area', opacity: 0.16, clip: true },
+      mark: { type: 'area', opacity: 0.16 },
       encoding: {
         x,
         y: { field: 'min', type: 'quantitative' },
@@ -158,7 +158,7 @@ function measureChart(data: ReportData, c: MeasureChart): ChartSpec {
   }
   layers.push({
     data: { values: points },
-    mark: { type: 'line', point: { filled: true, size: 30 }, clip: true },
+    mark: { type: 'line', point: { filled: true, size: 30 } },
     encoding: {
       x,
       y: { field: 'mean', type: 'quantitative', title: c.yTitle, scale: { zero: c.zero ?? false } },
@@ -219,7 +219,7 @@ function trainTestChart(data: ReportData): ChartSpec {
       spec: {
         width: seriesNames.length > 1 ? 240 : 520,
         height: seriesNames.length > 1 ? 170 : 300,
-        mark: { type: 'line', point: { filled: true, size: 22 }, clip: true },
+        mark: { type: 'line', point: { filled: true, size: 22 } },
         encoding: {
           x: { ...x, title: 'weights remaining (%, log)' },
           y: {

@@ -1,28 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type LevelSummary, UserError } from '@lth/core';
+import { type ControlKind, type LevelSummary, type SweepManifest, UserError } from '@lth/core';
 
-/** The controls a sweep can add to each variant (`"controls"` in a sweep config). */
-export type ControlKind = 'reinit' | 'random-prune' | 'shuffle';
-
-/** One entry of `sweep.json`'s `runs`: a variant or one of its controls, and its run directory. */
-export interface SweepRunEntry {
-  id: string;
-  /** The variant's label, e.g. `masker=global, rewind.at=0`; a control carries its variant's label. */
-  label: string;
-  /** The varied JSON paths and their values for this variant. */
-  variant: Record<string, unknown>;
-  control: ControlKind | null;
-  /** The run directory, relative to the sweep directory. */
-  dir: string;
-}
-
-/** `sweep.json`, written by `lth sweep` into the sweep directory. */
-export interface SweepManifest {
-  name: string;
-  hash: string;
-  runs: SweepRunEntry[];
-}
+// The manifest's types (sweep.json) are core's: `lth sweep` writes it, the report reads it.
+export type { ControlKind, SweepManifest, SweepRun } from '@lth/core';
 
 /** One series of the report: a variant, or a control of a variant. */
 export interface ReportSeries {
