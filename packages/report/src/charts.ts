@@ -331,7 +331,8 @@ export function reportCharts(data: ReportData): ChartSpec[] {
       title: 'Early-stop iteration vs weights remaining',
       yTitle: 'early-stop iteration (training iterations)',
       caption:
-        'The iteration of minimum validation loss: winning tickets learn faster (earlier early stop) than the dense network, until pruned too far.',
+        'The iteration of minimum validation loss, mean over replicates with the min–max band. Frankle & Carbin found winning tickets ' +
+        'reach it earlier than the dense network (the dashed rule) until pruned too far, and random reinitialisation later.',
       measure: (r) => r.earlyStopIteration,
       format: (v) => `iteration ${Math.round(v)}`,
       zero: true,

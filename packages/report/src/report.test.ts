@@ -154,6 +154,15 @@ describe('writeReport', () => {
     expect(after).not.toBe(before);
   });
 
+  it('draws one dense rule per variant when the variants do not share their dense run', async () => {
+    writeSweep();
+    for (const r of [0, 1]) editSummary(levelFile('lenet-v1', r, 0), { earlyStopTestAccuracy: 0.9 });
+    const html = readFileSync((await writeReport(dir)).html, 'utf8');
+    const texts = svgTexts(figure(html, 'accuracy-early-stop')).join('\n');
+    expect(texts).toContain('dashed rules: each variant’s dense net (level 0)');
+    expect(texts).not.toContain('grey dashed rule');
+  });
+
   it('writes summary.csv across the sweep: one row per series × replicate × level', async () => {
     writeSweep();
     const { csv } = await writeReport(dir);
