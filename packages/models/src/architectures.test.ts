@@ -221,6 +221,13 @@ describe('resnet option A shortcut', () => {
     expect(values(b)).toEqual([0, 2, 6, 8]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(everyOther(t as tf.Tensor4D)))(even);
     expect(values(g)).toEqual([1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]);
+    // The projection shortcut's 1×1 stride-2 convolution, computed as a 1×1 convolution of every other pixel.
+    const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 4);
+    const k = tf.randomNormal([1, 1, 3, 5], 0, 1, 'float32', 5);
+    const [strided, subsampled] = [tf.conv2d(x, k as tf.Tensor4D, 2, 'valid'), tf.conv2d(everyOther(x as tf.Tensor4D), k as tf.Tensor4D, 1, 'valid')];
+    expect(subsampled.shape).toEqual(strided.shape);
+    values(subsampled).forEach((v, i) => expect(v).toBeCloseTo(values(strided)[i]!, 5));
+    tf.dispose([x, k, strided, subsampled]);
     const spec = byName(resnet, 'resnet-8', { width: 1, shortcut: 'pad' }, { inputShape: [4, 4, 1], numClasses: 2 });
     expect(spec.prunable.some((n) => n.includes('shortcut'))).toBe(false);
     tf.dispose([even, odd, a, b, g]);

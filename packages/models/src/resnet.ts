@@ -89,7 +89,9 @@ export function resnetSpec(options: ResnetOptions, data: { inputShape: number[];
     for (const blk of plan) {
       const y = convBn(tf.relu(convBn(a, `${blk.name}/conv1`, blk.stride)), `${blk.name}/conv2`, 1);
       let shortcut: tf.Tensor4D = a;
-      if (blk.projection) shortcut = convBn(a, `${blk.name}/shortcut`, blk.stride);
+      // A 1×1 stride-s convolution is a 1×1 convolution of every s-th pixel; computing it that way
+      // also avoids a strided 1×1 filter gradient that the native backend gets wrong (heap corruption).
+      if (blk.projection) shortcut = convBn(blk.stride === 1 ? a : everyOther(a), `${blk.name}/shortcut`, 1);
       else if (blk.stride !== 1 || blk.in !== blk.out) {
         // Option A: every other pixel, channels padded with zeros (half before, half after).
         const sub = blk.stride === 1 ? a : everyOther(a);
