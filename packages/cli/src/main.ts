@@ -86,8 +86,9 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     .description('run an ablation study: every variant of a base config, with controls and replicates (resumes)')
     .argument('<sweep>', 'JSON sweep file: a run config plus "vary", "variants" and "controls"')
     .option('--out <dir>', 'parent directory of sweep directories', 'runs')
+    .option('--png', 'also render the report charts as PNG')
     .addOption(backendOption())
-    .action(async (file: string, o: { out: string; backend: string }) => {
+    .action(async (file: string, o: { out: string; backend: string; png?: boolean }) => {
       const raw = readConfig(file);
       const { registry } = await discover(io.stderr);
       const { variants, controls } = expandSweep(raw, registry);
@@ -104,6 +105,12 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
         const rows = result.results.find((r) => r.runDir.endsWith(run.dir))?.summary ?? [];
         out(`\n[${i + 1}/${result.manifest.runs.length}] ${run.label}${run.control ? ` / ${run.control}` : ''}`);
         out(summaryTable(rows));
+      }
+      if (result.complete) {
+        const { writeReport } = await import('@lth/report');
+        const written = await writeReport(result.sweepDir, { png: o.png });
+        for (const w of written.warnings) io.stderr.write(`lth: ${w}\n`);
+        out(`\nreport: ${written.html}`);
       }
     });
 

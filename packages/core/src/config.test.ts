@@ -63,7 +63,7 @@ describe('resolveConfig', () => {
 
   it('lists the known names for an unknown plugin', () => {
     const e = errorOf(toyConfig({ model: { use: 'resnet-9000' } }));
-    expect(e.message).toContain('/model/use: unknown model "resnet-9000". Known models: mlp.');
+    expect(e.message).toContain('/model/use: unknown model "resnet-9000". Known models: centred-mlp, mlp.');
   });
 
   it('requires the learning rate and accepts durations in epochs', () => {

@@ -238,7 +238,9 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
       const seed = deriveSeed(config.seed, 'replicate', r);
       // A control uses its ticket's θ0 and snapshots; a shared dense run provides them otherwise.
       const sourceRep = control ? join(control.source, `replicate-${r}`) : undefined;
-      const shared = options.denseCache && !plan.atInit && !control ? join(options.denseCache, denseHash(resolved).slice(0, 12), `replicate-${r}`) : undefined;
+      // Not shared: pruning at init (level 0 is already pruned), controls (no level 0), and scorers
+      // that accumulate a statistic during training (it would have to travel with the dense run).
+      const shared = options.denseCache && !plan.atInit && !control && !scorer.accumulator ? join(options.denseCache, denseHash(resolved).slice(0, 12), `replicate-${r}`) : undefined;
       if (shared && existsSync(join(shared, 'init.safetensors')) && !existsSync(join(repDir, 'init.safetensors'))) {
         copyFileAtomic(join(shared, 'init.safetensors'), join(repDir, 'init.safetensors'));
       }
