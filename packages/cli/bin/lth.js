@@ -2,4 +2,10 @@
 // The compiled CLI lives in dist/ (built by `npm ci` at the repository root, or `npm run build`).
 import { main } from '../dist/main.js';
 
+// `lth models | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 process.exitCode = await main(process.argv);
