@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import type { LevelSummary, Reporter, RunEvent } from '@lth/core';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const formatSeconds = (s: number) => (s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
 
 /**
  * Progress for people: a bar on a terminal (replicate, level, iteration, loss, accuracy, ETA),
@@ -12,6 +13,7 @@ export class ConsoleReporter implements Reporter {
   private lastAccuracy = Number.NaN;
   /** Within a sweep: which run of how many (shown on every line). */
   private sweep = '';
+  private sweepStarted?: number;
 
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
@@ -24,10 +26,15 @@ export class ConsoleReporter implements Reporter {
 
   onEvent(e: RunEvent): void {
     switch (e.type) {
-      case 'sweep-run':
+      case 'sweep-run': {
         this.sweep = `[run ${e.index + 1}/${e.total}] `;
-        this.line(`${this.sweep}${e.label}`);
+        this.sweepStarted ??= Date.now();
+        // A crude whole-sweep ETA from the runs finished so far (controls train as long as variants).
+        const elapsed = (Date.now() - this.sweepStarted) / 1000;
+        const eta = e.index > 0 ? ` (sweep ETA ${formatSeconds((elapsed / e.index) * (e.total - e.index))})` : '';
+        this.line(`${this.sweep}${e.label}${eta}`);
         break;
+      }
       case 'replay':
         this.line(`${this.sweep}replicate ${e.replicate}: replaying the dense run to iteration ${e.iteration} for its rewind point`);
         break;
