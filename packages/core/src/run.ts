@@ -68,7 +68,8 @@ export interface RunResult {
   complete: boolean;
 }
 
-const SUMMARY_COLUMNS: (keyof LevelSummary)[] = [
+/** The columns of summary.csv, in order (the report's sweep-wide CSV starts its rows with them too). */
+export const SUMMARY_COLUMNS: (keyof LevelSummary)[] = [
   'replicate',
   'level',
   'fractionRemaining',

@@ -1,25 +1,7 @@
+import { SUMMARY_COLUMNS } from '@lth/core';
 import type { ReportData, ReportRow } from './data.js';
 
-const ROW_COLUMNS: (keyof ReportRow)[] = [
-  'series',
-  'label',
-  'control',
-  'runId',
-  'replicate',
-  'level',
-  'fractionRemaining',
-  'remainingWeights',
-  'totalPrunableWeights',
-  'finalIteration',
-  'finalTestAccuracy',
-  'finalTestLoss',
-  'finalTrainLoss',
-  'earlyStopIteration',
-  'earlyStopTestAccuracy',
-  'earlyStopValidationLoss',
-  'seconds',
-  'backend',
-];
+const ROW_COLUMNS: (keyof ReportRow)[] = ['series', 'label', 'control', 'runId', ...SUMMARY_COLUMNS];
 
 /** One CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
 export function csvField(value: unknown): string {
