@@ -6,6 +6,7 @@
 #ifdef LTH_HAVE_DNNL
 #include <omp.h>
 
+#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
@@ -52,6 +53,11 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const Shape& s) {
   return {d, Engine()};
 }
 
+// A 1x1 implementation (name "jit_1x1:<isa>", "brgconv_1x1...") on a strided problem.
+bool IsStrided1x1(const char* impl, const Shape& s) {
+  return (s.sh > 1 || s.sw > 1) && std::strstr(impl, "1x1") != nullptr;
+}
+
 // One cached primitive with the weight layout it wants (reordered from/to HWIO per call).
 struct Cached {
   dnnl::primitive prim;
@@ -80,6 +86,15 @@ Cached& Get(int op, const int32_t* p, const Shape& s) {
     dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, s.src(), s.weights(tag::any),
                                                s.dst(), s.strides(), s.dilates(), s.padL(), s.padR());
     dnnl::convolution_backward_weights::primitive_desc pd(d, Engine(), fwd);
+    // oneDNN 2.x's 1x1 backward-weights kernels (jit_1x1:*) copy a strided NHWC source into a
+    // unit-stride scratch buffer ("rtus") and, with fewer input channels than their channel
+    // block (IC < 8 on AVX2), write past that buffer: heap corruption (`free(): invalid next
+    // size`), hangs or wrong gradients. Seen with 2.6.3 (jit_1x1:avx2, 1x1 stride 2; valgrind
+    // shows an 8-byte write past the scratchpad); upstream oneDNN issue #6035. Skip to the next
+    // implementation (the general direct kernel) for every strided 1x1 case, on every ISA.
+    // When none is left, dnnl::error makes the caller run tfjs' cpu kernel.
+    while (IsStrided1x1(pd.impl_info_str(), s))
+      if (!pd.next_impl()) throw dnnl::error(dnnl_unimplemented, "conv2d: only 1x1 backward-weights kernels");
     c->prim = dnnl::convolution_backward_weights(pd);
     c->weights = pd.diff_weights_desc();
   }
