@@ -20,7 +20,14 @@ const run = promisify(execFile);
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const examplePlugin = join(repo, 'examples/plugin-example');
 /** What `@lth/cli` needs at run time (its dependencies), besides itself. */
-const workspacePackages = ['core', 'strategy-magnitude', 'rewind-late', 'models', 'datasets', 'cli'].map((p) => join(repo, 'packages', p));
+// The CLI and every @lth package it depends on (its dependencies are the batteries it includes).
+const cliDependencies = Object.keys(
+  (JSON.parse(readFileSync(join(repo, 'packages/cli/package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+)
+  .filter((name) => name.startsWith('@lth/'))
+  .map((name) => name.slice('@lth/'.length));
+const workspaceNames = [...cliDependencies, 'cli'].sort();
+const workspacePackages = workspaceNames.map((p) => join(repo, 'packages', p));
 
 const SCORER = 'example-magnitude-power';
 
@@ -70,11 +77,11 @@ beforeAll(async () => {
 
   mkdirSync(packs);
   mkdirSync(project);
-  // One `npm pack` call for all seven folders; --json says which tarball came from which package.
+  // One `npm pack` call for every folder; --json says which tarball came from which package.
   const pack = await exec('npm', ['pack', '--json', '--pack-destination', packs, ...workspacePackages, examplePlugin], work);
   expect(pack.code, `npm pack failed:\n${pack.stderr}`).toBe(0);
   const tarballs = (JSON.parse(pack.stdout) as { filename: string }[]).map((t) => join(packs, t.filename));
-  expect(tarballs).toHaveLength(7);
+  expect(tarballs).toHaveLength(workspacePackages.length + 1);
   expect(tarballs.some((t) => t.endsWith('lth-plugin-example-1.0.0.tgz'))).toBe(true);
 
   // A user's project. @types/node (pulled in by tfjs-data's typings as "*") is pinned to the
@@ -105,7 +112,7 @@ describe('a third-party plugin installed from a tarball beside @lth/cli', () => 
     const installed = join(project, 'node_modules/lth-plugin-example');
     expect(existsSync(join(installed, 'index.js'))).toBe(true);
     expect(packageVersion(installed)).toBe('1.0.0');
-    expect(readdirSync(join(project, 'node_modules/@lth')).sort()).toEqual(['cli', 'core', 'datasets', 'models', 'rewind-late', 'strategy-magnitude']);
+    expect(readdirSync(join(project, 'node_modules/@lth')).sort()).toEqual(workspaceNames);
   }, 120_000);
 
   it('is listed by `lth plugins --json` with its package and version, beside the first-party plugins', async () => {
