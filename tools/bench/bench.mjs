@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Training-speed benchmark of lth's tfjs backends (cpu, wasm, native) and PyTorch as reference.
 //
-//   npm run bench [-- --json] [-- --backends cpu,wasm,native] [-- --quick] [-- --no-torch] [-- --no-conv]
+//   npm run bench [-- --json] [-- --backends cpu,wasm,native] [-- --quick] [-- --no-torch] [-- --no-conv] [-- --no-data]
 //
 // Reports ms/step of a LeNet-300-100 Adam step at batch 60 (dense and masked), GEMM GFLOP/s
-// (1024^3 and LeNet's 60x784x300), a Conv-2 step on native, and lth/PyTorch ratios where
-// python3 has torch.
+// (1024^3 and LeNet's 60x784x300), a Conv-2 step on native, lth/PyTorch ratios where
+// python3 has torch, and the per-iteration data preparation (core's BatchStream.batchAt on
+// MNIST and on CIFAR-10-shaped data with crop-and-flip augmentation) as ms/batch and as a
+// fraction of the step it feeds (--no-data skips it).
 // It builds the train step from tf ops directly (matMul, add, relu, softmax cross-entropy,
 // variableGrads, and the fused LthAdamUpdate kernel where the backend has it), as core does.
 import { spawnSync } from 'node:child_process';
@@ -166,6 +168,39 @@ function conv2Trainer() {
   return { run, dispose, fused };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Data preparation: what a training iteration spends before the step, through core's own
+// BatchStream (built dist of @lth/core and @lth/datasets: run `npx tsc -b tsconfig.build.json`).
+const CIFAR_SHAPED_COUNT = 3000;
+let dataSources;
+
+/** MNIST (the mnist plugin, 55,000 training images after a 5,000 validation split) and CIFAR-10-shaped data. */
+async function loadDataSources() {
+  if (dataSources !== undefined) return dataSources;
+  const core = await import(join(here, '../../packages/core/dist/index.js'));
+  const ds = await import(join(here, '../../packages/datasets/dist/index.js'));
+  const t0 = performance.now();
+  const mnist = await ds.mnist.load({ normalize: 'unit', splitSeed: 0, validation: 5000 }, { seed: 0, resolvePath: (p) => p });
+  const mnistLoadMs = performance.now() - t0;
+  // CIFAR-10's layout and normalisation (no download needed): random standardised NHWC pixels.
+  const split = { x: values(CIFAR_SHAPED_COUNT * 32 * 32 * 3, 50), y: Int32Array.from({ length: CIFAR_SHAPED_COUNT }, (_, i) => i % 10), count: CIFAR_SHAPED_COUNT };
+  const fill = ds.blackLevel('standard');
+  const cifar = { name: 'cifar10-shaped', inputShape: [32, 32, 3], numClasses: 10, train: split, validation: split, test: split };
+  const cifarAugmented = { ...cifar, augment: (x, count, random) => ds.augmentCifar(x, count, random, fill) };
+  dataSources = { core, mnist, mnistLoadMs, cifar, cifarAugmented };
+  return dataSources;
+}
+
+/** ms per `batchAt` (tensors created, then disposed, as trainLoop does) on the current backend. */
+function batchMs(core, dataset, opts) {
+  const stream = new core.BatchStream(dataset, dataset.train, BATCH, 1);
+  let i = 0;
+  return time(() => {
+    const b = stream.batchAt(i++);
+    tf.dispose([b.x, b.y]);
+  }, opts);
+}
+
 /** ms per call of `f`: `warmup` calls, then calls until `budgetMs` or `maxCalls`. */
 function time(f, { warmup = 3, budgetMs = 3000, maxCalls = 1000, minCalls = 3 } = {}) {
   for (let i = 0; i < warmup; i++) f();
@@ -205,6 +240,9 @@ const results = {
   },
   lenet300100: {},
   conv2: { notes: 'cpu: minutes per step; wasm: no Conv2DBackpropFilter kernel in tfjs 4.22' },
+  data: {
+    notes: `core BatchStream.batchAt(i) at batch ${BATCH}, tensors disposed; fractions: median batch over median step`,
+  },
   gemm: {},
   torch: null,
   ratios: {},
@@ -257,6 +295,28 @@ for (const name of wanted) {
     const r = time(t.run, { warmup: 2, budgetMs: quick ? 2000 : 8000, maxCalls: 100 });
     results.conv2.native = { msPerStep: round(r.median, 1), bestMsPerStep: round(r.best, 1), fusedAdam: t.fused };
     t.dispose();
+  }
+
+  if (!flag('no-data')) {
+    try {
+      const { core, mnist, mnistLoadMs, cifar, cifarAugmented } = await loadDataSources();
+      const dataOpts = { warmup: 5, budgetMs: quick ? 500 : 2000, maxCalls: 2000 };
+      const d = {};
+      const rm = batchMs(core, mnist, dataOpts);
+      d.mnistMsPerBatch = round(rm.median, 3);
+      d.mnistBestMsPerBatch = round(rm.best, 3);
+      d.mnistOverLenetStep = round(rm.median / entry.denseMsPerStep, 3);
+      const rc = batchMs(core, cifar, dataOpts);
+      d.cifarShapedMsPerBatch = round(rc.median, 3);
+      const ra = batchMs(core, cifarAugmented, dataOpts);
+      d.cifarShapedAugmentedMsPerBatch = round(ra.median, 3);
+      d.cifarShapedAugmentedBestMsPerBatch = round(ra.best, 3);
+      if (results.conv2[name]) d.cifarAugmentedOverConv2Step = round(ra.median / results.conv2[name].msPerStep, 4);
+      results.data[name] = d;
+      results.data.mnistLoadMs ??= round(mnistLoadMs, 0);
+    } catch (e) {
+      results.notes.push(`data preparation not measured (${e.message.split('\n')[0]}); build with npx tsc -b tsconfig.build.json`);
+    }
   }
 
   const g = {};
@@ -325,6 +385,15 @@ if (json) {
   if (results.torch?.lenet300100) {
     const t = results.torch.lenet300100;
     console.log(`  ${'torch'.padEnd(8)} dense ${String(t.denseMsPerStep).padStart(9)} [${t.denseBestMsPerStep}]  masked ${String(t.maskedMsPerStep).padStart(9)} [${t.maskedBestMsPerStep}]  (${results.torch.threads} thread, torch ${results.torch.version})`);
+  }
+  const dataRows = Object.entries(results.data).filter(([, d]) => typeof d === 'object');
+  if (dataRows.length) {
+    console.log(`\nData preparation, core BatchStream.batchAt at batch ${BATCH} (ms/batch: median, best in brackets; share of the step it feeds)`);
+    for (const [name, d] of dataRows) {
+      console.log(`  ${name.padEnd(8)} MNIST ${d.mnistMsPerBatch} [${d.mnistBestMsPerBatch}] = ${round(100 * d.mnistOverLenetStep, 1)}% of a LeNet step;` +
+        `  CIFAR-10-shaped ${d.cifarShapedMsPerBatch}, with crop+flip ${d.cifarShapedAugmentedMsPerBatch} [${d.cifarShapedAugmentedBestMsPerBatch}]` +
+        (d.cifarAugmentedOverConv2Step === undefined ? '' : ` = ${round(100 * d.cifarAugmentedOverConv2Step, 2)}% of a Conv-2 step`));
+    }
   }
   if (results.conv2?.native) console.log(`\nConv-2, Adam, batch 60: native ${results.conv2.native.msPerStep} [${results.conv2.native.bestMsPerStep}] ms/step${results.torch?.conv2 ? `, torch ${results.torch.conv2.msPerStep} [${results.torch.conv2.bestMsPerStep}] ms/step (${results.torch.conv2.threads} threads)` : ''}`);
   console.log('\nGEMM GFLOP/s (best of the calls)');
