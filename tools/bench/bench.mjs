@@ -345,9 +345,31 @@ if (!flag('no-torch')) {
     const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
     if (probe.status !== 0) continue;
     log(`[bench] torch (${py})`);
-    const r = spawnSync(py, [join(here, 'torch_reference.py'), ...(quick ? ['--quick'] : []), ...(flag('no-conv') ? ['--no-conv'] : [])], { encoding: 'utf8' });
-    if (r.status === 0) results.torch = JSON.parse(r.stdout);
-    else results.notes.push(`torch_reference.py failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
+    // PyTorch at its best on this machine (shared/REFERENCE.md): glibc's malloc thresholds raised
+    // (default malloc costs it 5-10x on LeNet), and OpenBLAS' own thread count set explicitly,
+    // since torch.set_num_threads does not limit Debian's OpenBLAS.
+    const torchEnv = (threads) => ({
+      ...process.env,
+      MALLOC_MMAP_THRESHOLD_: String(32 << 20), // glibc's maximum; larger values are ignored
+      MALLOC_TRIM_THRESHOLD_: String(1 << 30),
+      MALLOC_TOP_PAD_: String(256 << 20),
+      OPENBLAS_NUM_THREADS: String(threads),
+    });
+    const torchRun = (args, threads) => spawnSync(py, [join(here, 'torch_reference.py'), ...(quick ? ['--quick'] : []), ...args], { encoding: 'utf8', env: torchEnv(threads) });
+    const r = torchRun(['--no-conv'], 1);
+    if (r.status !== 0) {
+      results.notes.push(`torch_reference.py failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
+      break;
+    }
+    results.torch = JSON.parse(r.stdout);
+    if (!flag('no-conv')) {
+      const c = torchRun(['--conv-only'], 2);
+      if (c.status === 0) {
+        const conv = JSON.parse(c.stdout);
+        results.torch.conv2 = conv.conv2;
+        Object.assign(results.torch.gemm, conv.gemm);
+      } else results.notes.push(`torch_reference.py --conv-only failed: ${c.stderr.split('\n').slice(-3).join(' ')}`);
+    }
     break;
   }
   if (!results.torch) results.notes.push('PyTorch: no python3 with torch (apt-get install python3-torch), skipped');
