@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   expandSweep,
@@ -17,6 +17,7 @@ import {
 import { Command, CommanderError, Option } from 'commander';
 import { exampleConfig } from './example-config.js';
 import { configReference } from './reference.js';
+import { configJsonSchema } from './schema.js';
 import { ConsoleReporter, summaryTable } from './reporter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -215,14 +216,26 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     });
 
   program
+    .command('schema')
+    .description('print a JSON Schema of run configs with the installed plugins (for "$schema" editor completion)')
+    .action(async () => {
+      const { registry } = await discover(io.stderr);
+      out(JSON.stringify(configJsonSchema(registry), null, 2));
+    });
+
+  program
     .command('init')
     .description('write an example config (LeNet-300-100 on MNIST)')
     .argument('[file]', 'where to write it', 'lth.json')
     .option('--force', 'overwrite an existing file')
-    .action((file: string, o: { force?: boolean }) => {
+    .action(async (file: string, o: { force?: boolean }) => {
       if (existsSync(file) && !o.force) throw new UserError(`${file} exists; pass --force to overwrite it`, '[file]');
-      writeFileSync(file, `${JSON.stringify(exampleConfig, null, 2)}\n`);
-      out(`wrote ${file}; run it with: lth run ${file}`);
+      // The schema beside the config gives editors completion and inline errors.
+      const { registry } = await discover(io.stderr);
+      const schemaFile = join(dirname(file), 'lth.schema.json');
+      writeFileSync(schemaFile, `${JSON.stringify(configJsonSchema(registry), null, 2)}\n`);
+      writeFileSync(file, `${JSON.stringify({ $schema: './lth.schema.json', ...exampleConfig }, null, 2)}\n`);
+      out(`wrote ${file} (and ${schemaFile} for editor completion); run it with: lth run ${file}`);
     });
 
   try {
