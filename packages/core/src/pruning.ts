@@ -59,11 +59,10 @@ export function pruneLowest(scores: Scores, masks: Masks, names: string[], count
   if (count > total) throw new RangeError(`pruneLowest: asked to prune ${count} weights but only ${total} remain`);
   if (count === 0) return out;
 
-  // Candidates: (layer, index) of every kept weight, sorted by (score, flat index).
+  // Candidates: (layer, index, score) of every kept weight, in flat order.
   const layer = new Uint16Array(total);
   const index = new Uint32Array(total);
   const value = new Float64Array(total);
-  const order = new Uint32Array(total);
   let n = 0;
   names.forEach((name, l) => {
     const m = masks[name].data;
@@ -75,15 +74,19 @@ export function pruneLowest(scores: Scores, masks: Masks, names: string[], count
       layer[n] = l;
       index[n] = i;
       value[n] = v;
-      order[n] = n;
       n++;
     }
   });
-  // n enumerates candidates in flat order, so the candidate number is the tie-breaker.
-  order.sort((a, b) => value[a] - value[b] || a - b);
-  for (let k = 0; k < count; k++) {
-    const c = order[k];
-    out[names[layer[c]]].data[index[c]] = 0;
+  // The count-th lowest score is the threshold: everything below it goes, then as many of the
+  // weights scoring exactly the threshold as are still needed, lowest flat index first. A typed
+  // array's numeric sort is native, several times faster than sorting indices with a comparator.
+  const threshold = value.slice().sort()[count - 1];
+  let below = 0;
+  for (let c = 0; c < n; c++) if (value[c] < threshold) below++;
+  let ties = count - below;
+  for (let c = 0; c < n; c++) {
+    const v = value[c];
+    if (v < threshold || (v === threshold && ties-- > 0)) out[names[layer[c]]].data[index[c]] = 0;
   }
   return out;
 }
