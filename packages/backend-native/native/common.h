@@ -113,5 +113,8 @@ void InitPool(napi_env env, napi_value exports);
 // Thread policy: the most threads any kernel may use, and how many a given amount of work gets.
 int MaxThreads();
 int ThreadsFor(double flops);
+// Threads for a memory-bound loop over `n` floats (element-wise ops, reductions, pooling): one
+// below ~128K floats, where waking OpenMP's passive workers costs more than it saves.
+inline int ThreadsForElements(double n) { return n < double(1 << 17) ? 1 : MaxThreads(); }
 
 }  // namespace lth

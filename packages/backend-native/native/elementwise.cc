@@ -4,6 +4,10 @@
 
 #include "common.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace lth {
 
 namespace {
@@ -12,20 +16,24 @@ enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMaximum, kMinimum, kSquaredDifferen
 
 // Walks `out` (rank r, shape `shape`) with per-operand strides (0 on broadcast dims); the last
 // dim is the inner loop, specialised for the contiguous/broadcast stride pairs that dominate.
+// Walks rows [o0, o1) of `out` (rank r, shape `shape`, viewed as [outer, inner]) with
+// per-operand strides (0 on broadcast dims); the last dim is the inner loop, specialised for the
+// contiguous/broadcast stride pairs that dominate.
 template <typename F>
-void Broadcast(F f, const float* a, const int32_t* sa, const float* b, const int32_t* sb, float* out,
-               const int32_t* shape, int rank) {
-  if (rank == 0) {
-    out[0] = f(a[0], b[0]);
-    return;
-  }
+void BroadcastRows(F f, const float* a, const int32_t* sa, const float* b, const int32_t* sb, float* out,
+                   const int32_t* shape, int rank, int64_t o0, int64_t o1) {
   const int64_t inner = shape[rank - 1];
   const int64_t ia = sa[rank - 1], ib = sb[rank - 1];
-  int64_t outer = 1;
-  for (int d = 0; d < rank - 1; d++) outer *= shape[d];
   int64_t idx[8] = {0};
   int64_t offA = 0, offB = 0;
-  for (int64_t o = 0; o < outer; o++) {
+  // The outer multi-index of row o0, and the operand offsets there.
+  for (int64_t d = rank - 2, rest = o0; d >= 0; d--) {
+    idx[d] = rest % shape[d];
+    rest /= shape[d];
+    offA += idx[d] * sa[d];
+    offB += idx[d] * sb[d];
+  }
+  for (int64_t o = o0; o < o1; o++) {
     const float* pa = a + offA;
     const float* pb = b + offB;
     float* po = out + o * inner;
@@ -50,6 +58,33 @@ void Broadcast(F f, const float* a, const int32_t* sa, const float* b, const int
       offB -= sb[d] * shape[d];
       idx[d] = 0;
     }
+  }
+}
+
+// The whole of `out`, its rows split over threads when it is large.
+template <typename F>
+void Broadcast(F f, const float* a, const int32_t* sa, const float* b, const int32_t* sb, float* out,
+               const int32_t* shape, int rank) {
+  if (rank == 0) {
+    out[0] = f(a[0], b[0]);
+    return;
+  }
+  const int64_t inner = shape[rank - 1];
+  int64_t outer = 1;
+  for (int d = 0; d < rank - 1; d++) outer *= shape[d];
+  const int threads = outer > 1 ? ThreadsForElements(double(outer) * inner) : 1;
+  if (threads <= 1) {
+    BroadcastRows(f, a, sa, b, sb, out, shape, rank, 0, outer);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+#ifdef _OPENMP
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    const int64_t t = 0, nt = 1;
+#endif
+    BroadcastRows(f, a, sa, b, sb, out, shape, rank, outer * t / nt, outer * (t + 1) / nt);
   }
 }
 
@@ -93,7 +128,10 @@ enum UnaryOp {
 
 template <typename F>
 void Map(F f, const float* x, float* out, size_t n) {
-  for (size_t i = 0; i < n; i++) out[i] = f(x[i]);
+  const int threads = ThreadsForElements(double(n));
+  const int64_t count = static_cast<int64_t>(n);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t i = 0; i < count; i++) out[i] = f(x[i]);
 }
 
 // unary(op, x, out, alpha)

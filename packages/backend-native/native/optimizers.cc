@@ -7,6 +7,19 @@ namespace lth {
 
 namespace {
 
+// Runs f(lo, hi) over [0, n) split into one contiguous range per thread when n is large (the
+// update is memory-bound: a Conv-2 dense layer's 4M weights take ~2x less with two cores).
+template <typename F>
+void Chunked(size_t n, F f) {
+  const int threads = ThreadsForElements(double(n));
+  if (threads <= 1) {
+    f(size_t(0), n);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; t++) f(n * t / threads, n * (t + 1) / threads);
+}
+
 // The loops take restrict pointers (outputs never alias inputs: the JS side allocates them) and
 // are specialised on whether there is a mask, so GCC vectorises them.
 template <bool kMasked>
@@ -62,11 +75,16 @@ napi_value Adam(napi_env env, const Args& args) {
   const float bc1 = float(1.0 / (1.0 - std::pow(b1, step)));
   const float bc2 = float(1.0 / (1.0 - std::pow(b2, step)));
   const float flr = float(lr), feps = float(eps), fwd = float(wd);
-  if (mask) {
-    AdamLoop<true>(n, w, g, m, v, mask, ow, om, ov, fb1, fb2, c1, c2, bc1, bc2, flr, feps, fwd);
-  } else {
-    AdamLoop<false>(n, w, g, m, v, mask, ow, om, ov, fb1, fb2, c1, c2, bc1, bc2, flr, feps, fwd);
-  }
+  Chunked(n, [&](size_t lo, size_t hi) {
+    const float* mk = mask ? mask + lo : nullptr;
+    if (mask) {
+      AdamLoop<true>(hi - lo, w + lo, g + lo, m + lo, v + lo, mk, ow + lo, om + lo, ov + lo, fb1, fb2, c1, c2, bc1,
+                     bc2, flr, feps, fwd);
+    } else {
+      AdamLoop<false>(hi - lo, w + lo, g + lo, m + lo, v + lo, mk, ow + lo, om + lo, ov + lo, fb1, fb2, c1, c2, bc1,
+                      bc2, flr, feps, fwd);
+    }
+  });
   return Undefined(env);
 }
 
@@ -84,11 +102,14 @@ napi_value Sgd(napi_env env, const Args& args) {
   float* ow = args.f32(4, &l); check(l >= n, "sgd: out size");
   float* ovel = args.f32(5, &l); check(l >= n, "sgd: out size");
   const float lr = float(args.num(6)), mom = float(args.num(7)), wd = float(args.num(8));
-  if (mask) {
-    SgdLoop<true>(n, w, g, vel, mask, ow, ovel, lr, mom, wd);
-  } else {
-    SgdLoop<false>(n, w, g, vel, mask, ow, ovel, lr, mom, wd);
-  }
+  Chunked(n, [&](size_t lo, size_t hi) {
+    const float* mk = mask ? mask + lo : nullptr;
+    if (mask) {
+      SgdLoop<true>(hi - lo, w + lo, g + lo, vel + lo, mk, ow + lo, ovel + lo, lr, mom, wd);
+    } else {
+      SgdLoop<false>(hi - lo, w + lo, g + lo, vel + lo, mk, ow + lo, ovel + lo, lr, mom, wd);
+    }
+  });
   return Undefined(env);
 }
 

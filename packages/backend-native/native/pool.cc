@@ -54,12 +54,18 @@ napi_value MaxPool(napi_env env, const Args& args) {
   check(lp == 14, "maxPool: bad params");
   const Pool p = FromParams(pv);
   check(lx >= size_t(p.n * p.ih * p.iw * p.c) && ly >= size_t(p.n * p.oh * p.ow * p.c), "maxPool: buffer too small");
-  std::vector<int64_t> at(p.c);
-  for (int64_t b = 0; b < p.n; b++) {
-    const float* img = x + b * p.ih * p.iw * p.c;
-    float* out = y + b * p.oh * p.ow * p.c;
-    for (int64_t r = 0; r < p.oh; r++)
-      for (int64_t q = 0; q < p.ow; q++) WindowMax(p, img, r, q, out + (r * p.ow + q) * p.c, at.data());
+  // Images are independent: split the batch over threads when the input is large.
+  const int threads = ThreadsForElements(double(p.n) * p.ih * p.iw * p.c);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    std::vector<int64_t> at(p.c);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < p.n; b++) {
+      const float* img = x + b * p.ih * p.iw * p.c;
+      float* out = y + b * p.oh * p.ow * p.c;
+      for (int64_t r = 0; r < p.oh; r++)
+        for (int64_t q = 0; q < p.ow; q++) WindowMax(p, img, r, q, out + (r * p.ow + q) * p.c, at.data());
+    }
   }
   return Undefined(env);
 }
@@ -75,20 +81,26 @@ napi_value MaxPoolGrad(napi_env env, const Args& args) {
   const Pool p = FromParams(pv);
   const size_t xs = p.n * p.ih * p.iw * p.c;
   check(lx >= xs && ldx >= xs && ldy >= size_t(p.n * p.oh * p.ow * p.c), "maxPoolGrad: buffer too small");
-  std::memset(dx, 0, xs * sizeof(float));
-  std::vector<float> best(p.c);
-  std::vector<int64_t> at(p.c);
-  for (int64_t b = 0; b < p.n; b++) {
-    const float* img = x + b * p.ih * p.iw * p.c;
-    const float* g = dy + b * p.oh * p.ow * p.c;
-    float* dimg = dx + b * p.ih * p.iw * p.c;
-    for (int64_t r = 0; r < p.oh; r++)
-      for (int64_t q = 0; q < p.ow; q++) {
-        WindowMax(p, img, r, q, best.data(), at.data());
-        const float* gc = g + (r * p.ow + q) * p.c;
-        for (int64_t d = 0; d < p.c; d++)
-          if (at[d] >= 0) dimg[at[d]] += gc[d];
-      }
+  // Each image's gradient lands in its own slice of dx: split the batch over threads.
+  const int threads = ThreadsForElements(double(xs));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    std::vector<float> best(p.c);
+    std::vector<int64_t> at(p.c);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < p.n; b++) {
+      const float* img = x + b * p.ih * p.iw * p.c;
+      const float* g = dy + b * p.oh * p.ow * p.c;
+      float* dimg = dx + b * p.ih * p.iw * p.c;
+      std::memset(dimg, 0, p.ih * p.iw * p.c * sizeof(float));
+      for (int64_t r = 0; r < p.oh; r++)
+        for (int64_t q = 0; q < p.ow; q++) {
+          WindowMax(p, img, r, q, best.data(), at.data());
+          const float* gc = g + (r * p.ow + q) * p.c;
+          for (int64_t d = 0; d < p.c; d++)
+            if (at[d] >= 0) dimg[at[d]] += gc[d];
+        }
+    }
   }
   return Undefined(env);
 }

@@ -5,6 +5,10 @@
 
 #include "common.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace lth {
 
 namespace {
@@ -41,7 +45,31 @@ napi_value Reduce(napi_env env, const Args& args) {
       }
       continue;
     }
-    if (additive) {
+    const int threads = outer == 1 && additive && r > 1 ? ThreadsForElements(double(r) * inner) : 1;
+    if (threads > 1) {
+      // One large sum over rows (a conv layer's bias gradient): per-thread partial sums in
+      // double over contiguous row ranges, added in thread order.
+      std::vector<double> part(size_t(threads) * inner, 0.0);
+#pragma omp parallel num_threads(threads)
+      {
+#ifdef _OPENMP
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int64_t t = 0, nt = 1;
+#endif
+        double* pa = part.data() + t * inner;
+        for (int64_t j = r * t / nt; j < r * (t + 1) / nt; j++) {
+          const float* row = base + j * inner;
+          for (int64_t i = 0; i < inner; i++) pa[i] += row[i];
+        }
+      }
+      const double scale = op == kMean ? 1.0 / double(r) : 1.0;
+      for (int64_t i = 0; i < inner; i++) {
+        double s = 0;
+        for (int t = 0; t < threads; t++) s += part[size_t(t) * inner + i];
+        po[i] = static_cast<float>(op == kMean ? s * scale : s);
+      }
+    } else if (additive) {
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t j = 0; j < r; j++) {
         const float* row = base + j * inner;
