@@ -127,11 +127,25 @@ enum UnaryOp {
 };
 
 template <typename F>
+void MapRange(F f, const float* __restrict x, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = f(x[i]);
+}
+
+// Contiguous ranges, one per thread, each a plain loop (vectorised as the one-thread case;
+// an `omp for` over the lambda kept Step scalar and branchy, ~12x slower).
+template <typename F>
 void Map(F f, const float* x, float* out, size_t n) {
   const int threads = ThreadsForElements(double(n));
   const int64_t count = static_cast<int64_t>(n);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t i = 0; i < count; i++) out[i] = f(x[i]);
+  if (threads <= 1) {
+    MapRange(f, x, out, count);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; t++) {
+    const int64_t lo = count * t / threads, hi = count * (t + 1) / threads;
+    MapRange(f, x + lo, out + lo, hi - lo);
+  }
 }
 
 // unary(op, x, out, alpha)
