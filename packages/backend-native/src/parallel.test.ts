@@ -47,8 +47,8 @@ describe.skipIf(skipReason !== undefined)('multi-threaded native kernels (large 
 
   it('LthAdamUpdate and LthSgdUpdate: the threaded update equals the one-thread update slice by slice', async () => {
     await tf.setBackend('native');
-    const n = 300_001;
-    const slice = 50_000; // below the threshold: one thread
+    const n = 1_100_001; // the optimizers split from 1M floats
+    const slice = 250_000; // below the thresholds: one thread
     const mk = (seed: number) => values(n, seed);
     const mask = Float32Array.from(values(n, 20), (x) => (x > -0.4 ? 1 : 0));
     const adam = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 1e-3, step: 3 };
