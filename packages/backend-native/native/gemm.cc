@@ -1,5 +1,12 @@
-// BatchMatMul over OpenBLAS' cblas_sgemm, with the thread count chosen per call.
+// BatchMatMul over OpenBLAS' cblas_sgemm, with the thread count chosen per call; thin
+// multi-threaded GEMMs (one dimension <= 128, e.g. Conv-2's 60x16384x256 dense layer and its
+// gradients) go to oneDNN's sgemm where the addon has it, which splits them better over threads.
 #include <cblas.h>
+
+#ifdef LTH_HAVE_DNNL
+#include <dnnl.h>
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
@@ -52,8 +59,27 @@ napi_value BatchMatMul(napi_env env, const Args& args) {
   check(batchA > 0 && batchB > 0 && batch >= std::max(batchA, batchB), "bad batch sizes");
   check(la >= size_t(batchA * m * k) && lb >= size_t(batchB * k * n) && lc >= size_t(batch * m * n),
         "buffer too small for the given shapes");
-  SetBlasThreads(ThreadsFor(double(batch) * m * n * k));
+  const int threads = ThreadsFor(double(batch) * m * n * k);
   const int lda = ta ? m : k, ldb = tb ? k : n;
+#ifdef LTH_HAVE_DNNL
+  // On two cores: 60x16384x256 4.1 ms vs OpenBLAS' 6.1, its transposed-B gradient 3.8 vs 6.2.
+  if (threads > 1 && std::min({m, n, k}) <= 128 && m * k < (int64_t(1) << 31) && k * n < (int64_t(1) << 31)) {
+    omp_set_num_threads(threads);
+    bool ok = true;
+    for (int64_t i = 0; i < batch && ok; i++) {
+      const float* ai = a + (i % batchA) * m * k;
+      const float* bi = b + (i % batchB) * k * n;
+      float* ci = c + i * m * n;
+      if (k == 0) {
+        std::fill(ci, ci + m * n, 0.f);
+        continue;
+      }
+      ok = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, ai, lda, bi, ldb, 0.f, ci, n) == dnnl_success;
+    }
+    if (ok) return Undefined(env);
+  }
+#endif
+  SetBlasThreads(threads);
   for (int64_t i = 0; i < batch; i++) {
     const float* ai = a + (i % batchA) * m * k;
     const float* bi = b + (i % batchB) * k * n;

@@ -26,6 +26,16 @@ describe.skipIf(skipReason !== undefined)('multi-threaded native kernels (large 
     expect(parity([rand(act, 8), rand([64], 9)], grad)).toBeLessThan(1e-5);
   });
 
+  it('thin multi-threaded GEMMs (oneDNN sgemm): forward and both gradients, all transposes', () => {
+    // 60x8192x160 = 79M multiply-adds: above the one-thread limit, smallest dimension <= 128.
+    const [m, k, n] = [60, 8192, 160];
+    const tol = 2e-5 * Math.sqrt(k);
+    expect(parity([rand([m, k], 31), rand([k, n], 32)], (a, b) => tf.matMul(a, b))).toBeLessThan(tol);
+    expect(parity([rand([k, m], 33), rand([n, k], 34)], (a, b) => tf.matMul(a, b, true, true))).toBeLessThan(tol);
+    const g = (a: tf.Tensor, b: tf.Tensor) => tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y), tf.matMul(x, y))))([a, b]);
+    expect(parity([rand([m, k], 35), rand([k, n], 36)], g)).toBeLessThan(10 * tol);
+  });
+
   it('unary ops', () => {
     const f = (x: tf.Tensor) => [tf.exp(x), tf.neg(x), tf.square(x), tf.sigmoid(x), tf.abs(x), tf.step(x)];
     expect(parity([rand(act, 11)], f)).toBeLessThan(1e-6);
