@@ -6,26 +6,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from './main.js';
+import { lth } from './test-utils/in-process.js';
 
-/** A stream that keeps what is written to it; not a TTY, like a pipe or a CI log. */
-class Collect extends Writable {
-  text = '';
-  readonly isTTY = false;
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function lth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Collect();
-  const stderr = new Collect();
-  const code = await main(['node', 'lth', ...args], { stdout, stderr: stderr as unknown as NodeJS.WriteStream });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
 
 /** LeNet with one hidden layer of 16 on 4-class Gaussian blobs: a level takes well under a second. */
 const tinyConfig = {

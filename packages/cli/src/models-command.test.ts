@@ -1,22 +1,6 @@
 // `lth models`: every model factory's canonical names with parameter counts from their shapes.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from './main.js';
-
-class Collect extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function lth(...args: string[]): Promise<{ code: number; stdout: string }> {
-  const stdout = new Collect();
-  const stderr = new Collect();
-  const code = await main(['node', 'lth', ...args], { stdout, stderr: stderr as unknown as NodeJS.WriteStream });
-  return { code, stdout: stdout.text };
-}
+import { lth } from './test-utils/in-process.js';
 
 describe('lth models', () => {
   it('--json lists the canonical names with total and prunable parameter counts', async () => {

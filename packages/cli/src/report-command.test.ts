@@ -6,25 +6,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from './main.js';
-
-class Collect extends Writable {
-  text = '';
-  readonly isTTY = false;
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function lth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Collect();
-  const stderr = new Collect();
-  const code = await main(['node', 'lth', ...args], { stdout, stderr: stderr as unknown as NodeJS.WriteStream });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+import { lth } from './test-utils/in-process.js';
 
 const tiny = {
   name: 'report-tiny',
