@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { tf } from '@lth/core';
+import { deriveSeed, tf } from '@lth/core';
 
 export type KernelInit = 'glorot-normal' | 'glorot-uniform' | 'kaiming-normal';
 
@@ -8,7 +7,7 @@ export type KernelInit = 'glorot-normal' | 'glorot-uniform' | 'kaiming-normal';
  * weight's values depend only on (seed, name): adding or resizing another layer never shifts them.
  */
 export function weightSeed(seed: number, name: string): number {
-  return createHash('sha256').update(`${seed}/${name}`).digest().readUInt32LE(0) & 0x7fffffff;
+  return deriveSeed(seed, name);
 }
 
 /**
@@ -21,17 +20,7 @@ export function weightSeed(seed: number, name: string): number {
  * same seed gives bit-identical weights on every backend.
  */
 export function initKernel(kind: KernelInit, shape: [number, number], seed: number): tf.Tensor2D {
-  const [fanIn, fanOut] = shape;
-  switch (kind) {
-    case 'glorot-normal':
-      return tf.randomNormal(shape, 0, Math.sqrt(2 / (fanIn + fanOut)), 'float32', seed);
-    case 'glorot-uniform': {
-      const limit = Math.sqrt(6 / (fanIn + fanOut));
-      return tf.randomUniform(shape, -limit, limit, 'float32', seed);
-    }
-    case 'kaiming-normal':
-      return tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed);
-  }
+  return initWeight(kind, shape, seed) as tf.Tensor2D;
 }
 
 /**
