@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { API_VERSION, type DataSplit, type Dataset, type DatasetProvider, type Static, Type, UserError } from '@lth/core';
-import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from './idx.js';
+import { readIdxImages } from './idx.js';
 import { carveValidation, takeFirst } from './split.js';
 import { VERSION } from './version.js';
 
@@ -94,24 +94,7 @@ export function readFashionPackage(dir: string, normalize: FashionMnistOptions['
 
 /** Reads an official idx pair (images, labels) of Fashion-MNIST. */
 export function readFashionIdx(imagesPath: string, labelsPath: string, count: number, normalize: FashionMnistOptions['normalize']): DataSplit {
-  const read = (p: string) => {
-    try {
-      return readFileSync(p);
-    } catch (error) {
-      throw new UserError(`Cannot read Fashion-MNIST file ${p}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, '/dataset/dir');
-    }
-  };
-  const images = parseIdx(read(imagesPath), imagesPath, { magic: IDX_IMAGES_MAGIC, dims: [count, SIDE, SIDE] });
-  const labels = parseIdx(read(labelsPath), labelsPath, { magic: IDX_LABELS_MAGIC, dims: [count] });
-  const table = pixelTable(normalize);
-  const x = new Float32Array(count * PIXELS);
-  for (let i = 0; i < x.length; i++) x[i] = table[images.data[i]!]!;
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    if (labels.data[i]! >= CLASSES) throw new UserError(`${labelsPath}: label ${labels.data[i]} at index ${i} is not a class 0–9`);
-    y[i] = labels.data[i]!;
-  }
-  return { x, y, count };
+  return readIdxImages({ imagesPath, labelsPath, count, side: SIDE, classes: CLASSES, table: pixelTable(normalize), what: 'Fashion-MNIST', field: '/dataset/dir' });
 }
 
 export const fashionMnist: DatasetProvider<FashionMnistOptions> = {

