@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { API_VERSION, type DataSplit, type Dataset, type DatasetProvider, type Static, Type, UserError } from '@lth/core';
+import { API_VERSION, type DataSplit, type Dataset, type DatasetProvider, type Static, Type } from '@lth/core';
 import { readIdxImages } from './idx.js';
 import { carveValidation, takeFirst } from './split.js';
 import { VERSION } from './version.js';
