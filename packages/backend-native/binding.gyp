@@ -13,7 +13,8 @@
         "native/reduce.cc",
         "native/optimizers.cc",
         "native/conv.cc",
-        "native/pool.cc"
+        "native/pool.cc",
+        "native/sparse.cc"
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],

@@ -44,6 +44,7 @@ napi_value Init(napi_env env, napi_value exports) {
   InitOptimizers(env, exports);
   InitConv(env, exports);
   InitPool(env, exports);
+  InitSparse(env, exports);
   return exports;
 }
 

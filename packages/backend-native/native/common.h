@@ -109,6 +109,7 @@ void InitReduce(napi_env env, napi_value exports);
 void InitOptimizers(napi_env env, napi_value exports);
 void InitConv(napi_env env, napi_value exports);
 void InitPool(napi_env env, napi_value exports);
+void InitSparse(napi_env env, napi_value exports);
 
 // Thread policy: the most threads any kernel may use, and how many a given amount of work gets.
 int MaxThreads();

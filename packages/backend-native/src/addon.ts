@@ -24,6 +24,26 @@ export interface NativeAddon {
   conv2d?(op: 0 | 1 | 2, a: Float32Array, b: Float32Array, out: Float32Array, params: Int32Array): boolean;
   maxPool(x: Float32Array, y: Float32Array, params: Int32Array): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, params: Int32Array): void;
+  /** dst [cols, stride] = src [rows, cols] transposed, rows rows..stride-1 zero (stride >= rows). */
+  transposePad(src: Float32Array, dst: Float32Array, rows: number, cols: number, stride: number): void;
+  /**
+   * Sparse x dense over compressed rows: out[b, o] = sum over p in [ptr[o], ptr[o+1]) of
+   * vals[p] * inT[idx[p], b], for out [batch, outRows] and inT [inRows, stride] (stride % 8 == 0).
+   */
+  gatherAxpy(ptr: Int32Array, idx: Int32Array, vals: Float32Array, inT: Float32Array, out: Float32Array,
+    outRows: number, inRows: number, batch: number, stride: number): void;
+  /** out[p] = aT[k, :] . bT[colIdx[p], :] for each kept entry p of row k (a sampled product). */
+  sampledProduct(rowPtr: Int32Array, colIdx: Int32Array, aT: Float32Array, bT: Float32Array, out: Float32Array,
+    rows: number, cols: number, stride: number): void;
+  /** `adam` at the kept flat indices only (zeros elsewhere); g is compact (one value per kept entry) or dense. */
+  adamSparse(flat: Int32Array, cscOf: Int32Array, w: Float32Array, g: Float32Array, gCompact: boolean,
+    m: Float32Array, v: Float32Array, outW: Float32Array, outM: Float32Array, outV: Float32Array,
+    valsCsr: Float32Array, valsCsc: Float32Array,
+    lr: number, beta1: number, beta2: number, epsilon: number, step: number, weightDecay: number): void;
+  /** `sgd` at the kept flat indices only (zeros elsewhere). */
+  sgdSparse(flat: Int32Array, cscOf: Int32Array, w: Float32Array, g: Float32Array, gCompact: boolean,
+    velocity: Float32Array, outW: Float32Array, outVelocity: Float32Array, valsCsr: Float32Array, valsCsc: Float32Array,
+    lr: number, momentum: number, weightDecay: number): void;
   /** The thread policy: at most `max` threads; GEMMs under `parallelFlops` multiply-adds use one. */
   setThreads(max?: number, parallelFlops?: number): number;
   blasInfo(): string;

@@ -3,6 +3,7 @@ import type { DataType, TensorInfo, backend_util } from '@tensorflow/tfjs-core';
 
 import type { NativeAddon } from './addon.js';
 import { BufferPool } from './buffer_pool.js';
+import { SparseKernels, sparseOptionsFromEnv, type SparseKernelOptions } from './sparse.js';
 
 type DataId = object;
 
@@ -12,9 +13,12 @@ type DataId = object;
  */
 export class NativeBackend extends MathBackendCPU {
   readonly pool = new BufferPool();
+  /** Sparse kernels for pruned dense layers (src/sparse.ts); options from the environment by default. */
+  readonly sparse: SparseKernels;
 
-  constructor(readonly addon: NativeAddon) {
+  constructor(readonly addon: NativeAddon, sparseOptions: SparseKernelOptions = sparseOptionsFromEnv()) {
     super();
+    this.sparse = new SparseKernels(this, sparseOptions);
     // The cpu backend's first write suggests installing tfjs-node; this backend is the answer.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
@@ -31,6 +35,11 @@ export class NativeBackend extends MathBackendCPU {
   float32(t: TensorInfo): Float32Array {
     const values = this.data.get(t.dataId).values;
     return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  }
+
+  /** The stored entry of a tensor's data; reading its `values` may compute a deferred gradient. */
+  entry(dataId: DataId): { values?: unknown } {
+    return this.data.get(dataId);
   }
 
   override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
@@ -52,7 +61,8 @@ export class NativeBackend extends MathBackendCPU {
   override disposeData(dataId: DataId, force = false): boolean {
     const entry = this.data.has(dataId) ? this.data.get(dataId) : undefined;
     const released = super.disposeData(dataId, force);
-    if (entry && !this.data.has(dataId)) this.pool.release(entry.values);
+    // A deferred gradient never read has no values to recycle (reading them would compute them).
+    if (entry && !this.data.has(dataId) && !this.sparse.forget(dataId)) this.pool.release(entry.values);
     return released;
   }
 

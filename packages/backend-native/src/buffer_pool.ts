@@ -46,6 +46,17 @@ export class BufferPool {
     else this.state.delete(buffer);
   }
 
+  /**
+   * A buffer from `acquire` that never backed a tensor (a kernel's scratch space) is free again.
+   * Anything else (adopted, pinned, foreign) is left alone.
+   */
+  recycle(values: Float32Array): void {
+    const buffer = values.buffer as ArrayBuffer;
+    if (this.state.get(buffer) !== 'fresh') return;
+    this.state.set(buffer, 'owned');
+    this.release(values);
+  }
+
   /** `values` escapes to code the backend does not control: never recycle it. */
   pin(values: unknown): void {
     if (ArrayBuffer.isView(values)) this.state.delete(values.buffer as ArrayBuffer);

@@ -7,6 +7,15 @@ export { registerNativeBackend } from './register.js';
 export { loadAddon, type NativeAddon } from './addon.js';
 export { NativeBackend } from './backend.js';
 export { BufferPool } from './buffer_pool.js';
+export {
+  DEFAULT_MAX_DENSITY,
+  SparseKernels,
+  patternFromMask,
+  sparseOptionsFromEnv,
+  type SparseKernelOptions,
+  type SparsePattern,
+  type SparseUsage,
+} from './sparse.js';
 export { LthAdamUpdate, type LthAdamUpdateAttrs } from './kernels/LthAdamUpdate.js';
 export { LthSgdUpdate, type LthSgdUpdateAttrs } from './kernels/LthSgdUpdate.js';
 export { VERSION } from './version.js';

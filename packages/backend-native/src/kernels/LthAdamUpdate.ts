@@ -41,6 +41,18 @@ export function lthAdamUpdate({ inputs, backend, attrs }: NativeKernelArgs<LthAd
   const outV = backend.allocFloat32(size);
   const { lr, beta1, beta2, epsilon, step, weightDecay } = attrs;
   util.assert(step >= 1, () => `${LthAdamUpdate}: step is 1-based, got ${step}`);
+  // A pruned dense layer: update the kept weights only, and track the result for sparse products.
+  const pattern = backend.sparse.patternFor(weight!, mask);
+  if (pattern) {
+    const compact = backend.sparse.compactGrad(grad!, pattern);
+    const tracked = backend.sparse.newTracked(pattern);
+    backend.addon.adamSparse(pattern.flat, pattern.cscOf, backend.float32(weight!), compact ?? backend.float32(grad!),
+      compact !== null, backend.float32(m!), backend.float32(v!), outW, outM, outV, tracked.csr, tracked.csc,
+      lr, beta1, beta2, epsilon, step, weightDecay ?? 0);
+    const w2 = backend.makeTensorInfo(weight!.shape, 'float32', outW);
+    backend.sparse.track(w2.dataId, tracked);
+    return [w2, backend.makeTensorInfo(weight!.shape, 'float32', outM), backend.makeTensorInfo(weight!.shape, 'float32', outV)];
+  }
   backend.addon.adam(backend.float32(weight!), backend.float32(grad!), backend.float32(m!), backend.float32(v!),
     maskValues(backend, mask, size), outW, outM, outV, lr, beta1, beta2, epsilon, step, weightDecay ?? 0);
   return [

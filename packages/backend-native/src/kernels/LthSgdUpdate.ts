@@ -26,6 +26,17 @@ export function lthSgdUpdate({ inputs, backend, attrs }: NativeKernelArgs<LthSgd
   const outW = backend.allocFloat32(size);
   const outVel = backend.allocFloat32(size);
   const { lr, momentum, weightDecay } = attrs;
+  // A pruned dense layer: update the kept weights only, and track the result for sparse products.
+  const pattern = backend.sparse.patternFor(weight!, mask);
+  if (pattern) {
+    const compact = backend.sparse.compactGrad(grad!, pattern);
+    const tracked = backend.sparse.newTracked(pattern);
+    backend.addon.sgdSparse(pattern.flat, pattern.cscOf, backend.float32(weight!), compact ?? backend.float32(grad!),
+      compact !== null, backend.float32(velocity!), outW, outVel, tracked.csr, tracked.csc, lr, momentum ?? 0, weightDecay ?? 0);
+    const w2 = backend.makeTensorInfo(weight!.shape, 'float32', outW);
+    backend.sparse.track(w2.dataId, tracked);
+    return [w2, backend.makeTensorInfo(weight!.shape, 'float32', outVel)];
+  }
   backend.addon.sgd(backend.float32(weight!), backend.float32(grad!), backend.float32(velocity!),
     maskValues(backend, mask, size), outW, outVel, lr, momentum ?? 0, weightDecay ?? 0);
   return [

@@ -20,6 +20,9 @@ export function nativeMatMul(
   util.assert(k === kB, () =>
     `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ` +
     `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  // A pruned layer's forward product or input gradient (src/sparse.ts).
+  const sparse = backend.sparse.matMul(a, b, transposeA, transposeB);
+  if (sparse) return sparse;
   const outerDims = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batchA = util.sizeFromShape(a.shape.slice(0, -2));
   const batchB = util.sizeFromShape(b.shape.slice(0, -2));

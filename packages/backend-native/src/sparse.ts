@@ -1,0 +1,407 @@
+/**
+ * Sparse training of pruned dense layers (issue 14).
+ *
+ * Core's masked training hands every prunable weight's mask to the fused optimizer kernels
+ * (`LthAdamUpdate`, `LthSgdUpdate`). When a rank-2 weight's mask keeps at most `maxDensity` of
+ * its entries, the update runs over the kept entries only and its output weight is *tracked*:
+ * the backend remembers, for that tensor's data, the mask's sparsity pattern and the kept values
+ * in row and column order. Then, until the next update replaces the weight:
+ *
+ * - `x·W` and `dy·Wᵀ` (the forward product and the input gradient that tfjs' matMul gradient
+ *   computes) run as sparse × dense products over the kept entries;
+ * - `xᵀ·dy` for an `x` that was multiplied by a tracked weight (the weight gradient) is computed
+ *   only at the kept positions (a sampled dense-dense product). Its tensor is *deferred*: the
+ *   fused update with the same mask reads the kept values directly, and any other reader (a
+ *   scorer accumulating gradients, `dataSync`, another kernel) gets the full dense product,
+ *   computed on first access. So every tensor still holds exactly what the dense kernels would
+ *   give, up to float summation order, whoever reads it.
+ *
+ * A tracked weight is exactly zero outside its pattern (the update writes +0 there), so a sparse
+ * product with it equals the dense one. Nothing here needs core or a config to change; the
+ * first step of a level runs dense (its weight comes from the rewinder, not from an update).
+ */
+import { engine, util, type TensorInfo } from '@tensorflow/tfjs-core';
+
+import type { NativeAddon } from './addon.js';
+import type { BufferPool } from './buffer_pool.js';
+
+type DataId = object;
+
+/**
+ * Above this fraction of kept weights the dense kernels win. Measured on LeNet-300-100 at batch
+ * 60 (tools/bench `--sparse-curve`, docs/performance.md): the sparse step is faster than the
+ * dense-masked one from about 40 % kept downwards; 0.3 leaves a margin for other shapes.
+ */
+export const DEFAULT_MAX_DENSITY = 0.3;
+
+export interface SparseKernelOptions {
+  /** Use the sparse kernels at all (`LTH_SPARSE_KERNELS=0` turns them off). */
+  enabled: boolean;
+  /** Largest fraction of kept weights for which a layer trains sparse (`LTH_SPARSE_MAX_DENSITY`). */
+  maxDensity: number;
+}
+
+/** Options from the environment: `LTH_SPARSE_KERNELS` (0/off/false: off) and `LTH_SPARSE_MAX_DENSITY`. */
+export function sparseOptionsFromEnv(env: Record<string, string | undefined> = process.env): SparseKernelOptions {
+  const off = /^(0|off|false|no)$/i.test((env.LTH_SPARSE_KERNELS ?? '').trim());
+  const raw = env.LTH_SPARSE_MAX_DENSITY;
+  const parsed = raw === undefined || raw.trim() === '' ? DEFAULT_MAX_DENSITY : Number(raw);
+  if (!(parsed >= 0 && parsed <= 1)) {
+    throw new Error(`@lth/backend-native: LTH_SPARSE_MAX_DENSITY must be a number in [0, 1], got '${raw}'`);
+  }
+  return { enabled: !off, maxDensity: parsed };
+}
+
+/** Where a rank-2 mask keeps its weights, in row order (CSR) and column order (CSC). */
+export interface SparsePattern {
+  rows: number;
+  cols: number;
+  nnz: number;
+  density: number;
+  /** CSR: the kept entries of row k are p in [rowPtr[k], rowPtr[k+1]), at column colIdx[p]. */
+  rowPtr: Int32Array;
+  colIdx: Int32Array;
+  /** Flat (row-major) index of kept entry p. */
+  flat: Int32Array;
+  /** CSC: the kept entries of column j are q in [colPtr[j], colPtr[j+1]), at row rowIdx[q]. */
+  colPtr: Int32Array;
+  rowIdx: Int32Array;
+  /** CSC position of CSR entry p. */
+  cscOf: Int32Array;
+}
+
+/**
+ * The pattern of a 0/1 mask of shape [rows, cols]; null when it holds another value (the dense
+ * kernels multiply by the mask, the sparse ones assume it is 0 or 1).
+ */
+export function patternFromMask(mask: ArrayLike<number>, rows: number, cols: number): SparsePattern | null {
+  util.assert(mask.length === rows * cols, () => 'patternFromMask: mask size differs from its shape');
+  let nnz = 0;
+  for (let i = 0; i < mask.length; i++) {
+    const x = mask[i]!;
+    if (x === 1) nnz++;
+    else if (x !== 0) return null;
+  }
+  const rowPtr = new Int32Array(rows + 1);
+  const colIdx = new Int32Array(nnz);
+  const flat = new Int32Array(nnz);
+  const colPtr = new Int32Array(cols + 1);
+  let p = 0;
+  for (let k = 0; k < rows; k++) {
+    for (let j = 0, i = k * cols; j < cols; j++, i++) {
+      if (mask[i] === 1) {
+        colIdx[p] = j;
+        flat[p] = i;
+        colPtr[j + 1]!++;
+        p++;
+      }
+    }
+    rowPtr[k + 1] = p;
+  }
+  for (let j = 0; j < cols; j++) colPtr[j + 1]! += colPtr[j]!;
+  const next = colPtr.slice(0, cols);
+  const rowIdx = new Int32Array(nnz);
+  const cscOf = new Int32Array(nnz);
+  for (let k = 0; k < rows; k++) {
+    for (let q = rowPtr[k]!; q < rowPtr[k + 1]!; q++) {
+      const at = next[colIdx[q]!]!++;
+      rowIdx[at] = k;
+      cscOf[q] = at;
+    }
+  }
+  return { rows, cols, nnz, density: rows * cols === 0 ? 0 : nnz / (rows * cols), rowPtr, colIdx, flat, colPtr, rowIdx, cscOf };
+}
+
+/** An activation transposed to [features, stride] (stride = batch rounded up to 8, zero-padded). */
+interface Transposed {
+  buf: Float32Array;
+  batch: number;
+  features: number;
+  stride: number;
+  refs: number;
+}
+
+/** A weight written by a sparse update: zero outside `pattern`, its kept values in both orders. */
+interface TrackedWeight {
+  pattern: SparsePattern;
+  csr: Float32Array;
+  csc: Float32Array;
+}
+
+/** A weight gradient whose dense values are not computed yet (see the file comment). */
+interface DeferredGrad {
+  pattern: SparsePattern;
+  compact: Float32Array;
+  xT: Transposed;
+  dyT: Transposed;
+  materialised: boolean;
+}
+
+/** One line of `usage()`: a prunable weight's shape, kept fraction and the path its updates took. */
+export interface SparseUsage {
+  shape: number[];
+  kept: number;
+  density: number;
+  path: 'sparse' | 'dense';
+  updates: number;
+}
+
+/** The backend services the sparse kernels use (the NativeBackend; a narrow type avoids a cycle). */
+export interface SparseHost {
+  readonly addon: NativeAddon;
+  readonly pool: BufferPool;
+  /** The stored entry of a tensor's data (tfjs' cpu DataStorage entry). */
+  entry(dataId: DataId): { values?: unknown };
+  float32(t: TensorInfo): Float32Array;
+  allocFloat32(length: number): Float32Array;
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+
+const stride8 = (n: number) => Math.max(8, Math.ceil(n / 8) * 8);
+
+/** The sparse-kernel state of one native backend: patterns, tracked weights, deferred gradients. */
+export class SparseKernels {
+  private patterns = new WeakMap<DataId, SparsePattern | null>();
+  private readonly tracked = new WeakMap<DataId, TrackedWeight>();
+  private readonly transposed = new WeakMap<DataId, Transposed>();
+  /** Patterns each activation was multiplied with under a gradient tape (for its weight gradient). */
+  private readonly links = new WeakMap<DataId, SparsePattern[]>();
+  private readonly deferred = new WeakMap<DataId, DeferredGrad>();
+  private readonly usageByKey = new Map<string, SparseUsage>();
+  /** Counts of products that ran sparse (forward, input gradient, weight gradient). */
+  readonly counts = { forward: 0, inputGrad: 0, weightGrad: 0, materialised: 0 };
+
+  constructor(
+    private readonly host: SparseHost,
+    private opts: SparseKernelOptions = sparseOptionsFromEnv(),
+  ) {}
+
+  get options(): Readonly<SparseKernelOptions> {
+    return this.opts;
+  }
+
+  /** Changes the options; weights already tracked keep their sparse products until their next update. */
+  configure(options: Partial<SparseKernelOptions>): void {
+    const next = { ...this.opts, ...options };
+    util.assert(next.maxDensity >= 0 && next.maxDensity <= 1, () => `maxDensity must be in [0, 1], got ${next.maxDensity}`);
+    this.opts = next;
+    this.patterns = new WeakMap(); // eligibility depends on maxDensity
+  }
+
+  /** Which path each masked weight's updates took since the last `resetUsage()`. */
+  usage(): SparseUsage[] {
+    return [...this.usageByKey.values()].map((u) => ({ ...u, shape: [...u.shape] }));
+  }
+
+  resetUsage(): void {
+    this.usageByKey.clear();
+    for (const k of Object.keys(this.counts) as Array<keyof typeof this.counts>) this.counts[k] = 0;
+  }
+
+  /**
+   * The pattern an update of `weight` under `mask` should use, or null for the dense path: off,
+   * not rank 2, above `maxDensity`, or a mask that is not 0/1. Cached per mask (masks are
+   * created once per level and never change).
+   */
+  patternFor(weight: TensorInfo, mask: TensorInfo | undefined): SparsePattern | null {
+    if (!mask) return null;
+    const shape = weight.shape;
+    let pattern = this.patterns.get(mask.dataId);
+    if (pattern === undefined) {
+      pattern = null;
+      if (this.opts.enabled && shape.length === 2 && util.arraysEqual(mask.shape, shape) && mask.dtype === 'float32') {
+        const values = this.host.entry(mask.dataId).values as Float32Array;
+        let kept = 0;
+        for (let i = 0; i < values.length; i++) if (values[i] !== 0) kept++;
+        if (kept <= this.opts.maxDensity * values.length) pattern = patternFromMask(values, shape[0]!, shape[1]!);
+      }
+      this.patterns.set(mask.dataId, pattern);
+    }
+    const ok = pattern !== null && this.opts.enabled && util.arraysEqual(shape, [pattern.rows, pattern.cols]);
+    this.noteUsage(shape, mask, ok ? pattern : null);
+    return ok ? pattern : null;
+  }
+
+  private noteUsage(shape: number[], mask: TensorInfo, pattern: SparsePattern | null): void {
+    const path = pattern ? 'sparse' : 'dense';
+    const size = util.sizeFromShape(shape);
+    // The kept count of a dense-path mask is only known when it was counted; it is reported as -1
+    // for masks never counted (all-ones masks of unpruned weights are counted too, cheaply, once).
+    const kept = pattern ? pattern.nnz : this.keptOf(mask);
+    const key = `${shape.join('x')}:${kept}:${path}`;
+    const u = this.usageByKey.get(key);
+    if (u) u.updates++;
+    else this.usageByKey.set(key, { shape: [...shape], kept, density: size ? kept / size : 0, path, updates: 1 });
+  }
+
+  private readonly keptCache = new WeakMap<DataId, number>();
+  private keptOf(mask: TensorInfo): number {
+    let kept = this.keptCache.get(mask.dataId);
+    if (kept === undefined) {
+      const values = this.host.entry(mask.dataId).values as ArrayLike<number>;
+      kept = 0;
+      for (let i = 0; i < values.length; i++) if (values[i] !== 0) kept++;
+      this.keptCache.set(mask.dataId, kept);
+    }
+    return kept;
+  }
+
+  /** Compact buffers for a tracked weight's kept values (pooled: one pair per layer and step). */
+  newTracked(pattern: SparsePattern): TrackedWeight {
+    return { pattern, csr: this.host.pool.acquire(pattern.nnz), csc: this.host.pool.acquire(pattern.nnz) };
+  }
+
+  /** `dataId` (an update's output weight) holds `weight`'s values. */
+  track(dataId: DataId, weight: TrackedWeight): void {
+    this.tracked.set(dataId, weight);
+  }
+
+  /** The kept gradient values of `grad` for `pattern`, when `grad` is a deferred gradient for it. */
+  compactGrad(grad: TensorInfo, pattern: SparsePattern): Float32Array | null {
+    const d = this.deferred.get(grad.dataId);
+    return d && !d.materialised && d.pattern === pattern ? d.compact : null;
+  }
+
+  /**
+   * `a·b` (transposes as given) when `b` is a tracked weight and `a` a plain matrix: the forward
+   * product (no transposes) or the input gradient (`b` transposed). Null: not applicable.
+   */
+  matMul(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): { out: Float32Array; outShape: number[] } | null {
+    if (!this.opts.enabled || transposeA || a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32') return null;
+    const w = this.tracked.get(b.dataId);
+    if (!w) return null;
+    const p = w.pattern;
+    const [batch, inner] = a.shape as [number, number];
+    if (inner !== (transposeB ? p.cols : p.rows)) return null;
+    const recording = engine().state.gradientDepth > 0;
+    // Keep the transposed activation for the weight gradient that follows: the forward input
+    // under a tape, and dy always (the input gradient runs just before the weight gradient).
+    const keep = transposeB || recording;
+    const aT = this.transpose(a, keep);
+    const outRows = transposeB ? p.rows : p.cols;
+    const out = this.host.allocFloat32(batch * outRows);
+    if (transposeB) {
+      this.host.addon.gatherAxpy(p.rowPtr, p.colIdx, w.csr, aT.buf, out, outRows, inner, batch, aT.stride);
+      this.counts.inputGrad++;
+    } else {
+      this.host.addon.gatherAxpy(p.colPtr, p.rowIdx, w.csc, aT.buf, out, outRows, inner, batch, aT.stride);
+      this.counts.forward++;
+      // Under a tape, a's weight gradient (aᵀ·dy) will follow: remember which pattern it is for.
+      if (recording) {
+        const list = this.links.get(a.dataId) ?? [];
+        if (!list.includes(p)) list.push(p);
+        this.links.set(a.dataId, list);
+      }
+    }
+    if (!keep) this.unref(aT);
+    return { out, outShape: [batch, outRows] };
+  }
+
+  /**
+   * `aᵀ·dy` for an activation `a` that was multiplied by exactly one tracked pattern of this
+   * shape: a deferred tensor holding the kept values now and the dense product on demand.
+   */
+  weightGrad(a: TensorInfo, dy: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo | null {
+    if (!this.opts.enabled || !transposeA || transposeB || a.shape.length !== 2 || dy.shape.length !== 2 || dy.dtype !== 'float32') return null;
+    const [batch, rows] = a.shape as [number, number];
+    const [batchDy, cols] = dy.shape as [number, number];
+    if (batch !== batchDy) return null;
+    const candidates = (this.links.get(a.dataId) ?? []).filter((p) => p.rows === rows && p.cols === cols);
+    // Two different patterns of the same shape: the product is not known to be either's gradient.
+    if (candidates.length !== 1) return null;
+    const pattern = candidates[0]!;
+    const xT = this.transposed.get(a.dataId);
+    if (!xT) return null;
+    const dyT = this.transpose(dy, true); // usually cached by the input gradient just before
+    const compact = this.host.pool.acquire(pattern.nnz);
+    this.host.addon.sampledProduct(pattern.rowPtr, pattern.colIdx, xT.buf, dyT.buf, compact, rows, cols, xT.stride);
+    this.counts.weightGrad++;
+    xT.refs++;
+    dyT.refs++;
+    const info = this.host.makeTensorInfo([rows, cols], 'float32', new Float32Array(0));
+    const d: DeferredGrad = { pattern, compact, xT, dyT, materialised: false };
+    this.deferred.set(info.dataId, d);
+    const entry = this.host.entry(info.dataId);
+    // Reading `values` (any cpu kernel, readSync, dataSync) computes the dense product once.
+    Object.defineProperty(entry, 'values', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const dense = this.materialise(d);
+        Object.defineProperty(entry, 'values', { value: dense, writable: true, configurable: true, enumerable: true });
+        return dense;
+      },
+      set: (v: unknown) => {
+        this.release(d);
+        Object.defineProperty(entry, 'values', { value: v, writable: true, configurable: true, enumerable: true });
+      },
+    });
+    return info;
+  }
+
+  private materialise(d: DeferredGrad): Float32Array {
+    const { rows, cols } = d.pattern;
+    const dense = this.host.pool.acquire(rows * cols);
+    // dW = xᵀ·dy from the transposed copies: [rows, stride] · [cols, stride]ᵀ (the padding is zero).
+    this.host.addon.batchMatMul(d.xT.buf, d.dyT.buf, dense, 1, 1, 1, rows, cols, d.xT.stride, false, true);
+    this.host.pool.adopt(dense);
+    this.counts.materialised++;
+    this.release(d);
+    return dense;
+  }
+
+  private release(d: DeferredGrad): void {
+    if (d.materialised) return;
+    d.materialised = true;
+    this.host.pool.recycle(d.compact);
+    this.unref(d.xT);
+    this.unref(d.dyT);
+  }
+
+  /** `t` transposed to [features, stride]; cached per data when `keep` (released with the data). */
+  private transpose(t: TensorInfo, keep: boolean): Transposed {
+    const cached = this.transposed.get(t.dataId);
+    if (cached) {
+      if (!keep) cached.refs++;
+      return cached;
+    }
+    const [batch, features] = t.shape as [number, number];
+    const stride = stride8(batch);
+    const buf = this.host.pool.acquire(features * stride);
+    this.host.addon.transposePad(this.host.float32(t), buf, batch, features, stride);
+    const tr: Transposed = { buf, batch, features, stride, refs: 1 };
+    if (keep) this.transposed.set(t.dataId, tr);
+    return tr;
+  }
+
+  private unref(t: Transposed): void {
+    if (--t.refs === 0) this.host.pool.recycle(t.buf);
+  }
+
+  /**
+   * The data of `dataId` is gone: drop what was kept for it. Returns true when it was a deferred
+   * gradient never read (its entry holds no buffer to recycle).
+   */
+  forget(dataId: DataId): boolean {
+    const w = this.tracked.get(dataId);
+    if (w) {
+      this.tracked.delete(dataId);
+      this.host.pool.recycle(w.csr);
+      this.host.pool.recycle(w.csc);
+    }
+    const t = this.transposed.get(dataId);
+    if (t) {
+      this.transposed.delete(dataId);
+      this.unref(t);
+    }
+    this.links.delete(dataId);
+    const d = this.deferred.get(dataId);
+    if (d) {
+      this.deferred.delete(dataId);
+      const unread = !d.materialised;
+      this.release(d);
+      return unread;
+    }
+    return false;
+  }
+}
