@@ -1,0 +1,26 @@
+import type { AddCommand } from '../context.js';
+import { addInitCommand } from './init.js';
+import { addModelsCommand } from './models.js';
+import { addPluginsCommand } from './plugins.js';
+import { addReferenceCommand } from './reference.js';
+import { addReportCommand } from './report.js';
+import { addRunCommand } from './run.js';
+import { addSchemaCommand } from './schema.js';
+import { addSweepCommand } from './sweep.js';
+import { addValidateCommand } from './validate.js';
+
+/**
+ * Every lth command, in the order `lth --help` lists them. A new command is one file in this
+ * folder exporting an `AddCommand`, plus its entry here.
+ */
+export const COMMANDS: readonly AddCommand[] = [
+  addRunCommand,
+  addSweepCommand,
+  addReportCommand,
+  addValidateCommand,
+  addModelsCommand,
+  addPluginsCommand,
+  addReferenceCommand,
+  addSchemaCommand,
+  addInitCommand,
+];

@@ -1,0 +1,26 @@
+import { dirname, resolve } from 'node:path';
+import { resolveConfig, runExperiment } from '@lth/core';
+import type { AddCommand } from '../context.js';
+import { summaryTable } from '../reporter.js';
+
+/** `lth run <config>`: one experiment; rerunning the same config resumes it. */
+export const addRunCommand: AddCommand = (program, ctx) => {
+  program
+    .command('run')
+    .description('run a lottery-ticket experiment (resumes an interrupted run with the same config)')
+    .argument('<config>', 'JSON config file')
+    .option('--out <dir>', 'parent directory of run directories', 'runs')
+    .addOption(ctx.backendOption())
+    .action(async (file: string, o: { out: string; backend: string }) => {
+      const raw = ctx.readConfig(file);
+      const { registry } = await ctx.discover();
+      const resolved = resolveConfig(raw, registry);
+      await ctx.selectBackend(registry, o.backend);
+      const result = await runExperiment(resolved, {
+        outDir: resolve(o.out),
+        baseDir: dirname(resolve(file)),
+        reporter: ctx.reporter(),
+      });
+      ctx.out(summaryTable(result.summary));
+    });
+};

@@ -1,0 +1,25 @@
+import { expandSweep, resolveConfig, runDirName } from '@lth/core';
+import type { AddCommand } from '../context.js';
+
+/** A sweep file is a run config with `vary`, `variants` or `controls`. */
+const isSweep = (raw: unknown) => typeof raw === 'object' && raw !== null && ['vary', 'variants', 'controls'].some((k) => k in raw);
+
+/** `lth validate <config>`: checks a run or sweep config and prints what it resolves to. */
+export const addValidateCommand: AddCommand = (program, ctx) => {
+  program
+    .command('validate')
+    .description('check a run or sweep config against core and plugin schemas; print the resolved config(s)')
+    .argument('<config>', 'JSON config file')
+    .action(async (file: string) => {
+      const { registry } = await ctx.discover();
+      const raw = ctx.readConfig(file);
+      if (isSweep(raw)) {
+        const { variants, controls } = expandSweep(raw, registry);
+        const runs = variants.map((v) => ({ label: v.label, runDir: runDirName(v.resolved), hash: v.resolved.hash, config: v.resolved.config }));
+        ctx.out(JSON.stringify({ sweep: true, variants: runs, controls }, null, 2));
+        return;
+      }
+      const resolved = resolveConfig(raw, registry);
+      ctx.out(JSON.stringify({ runDir: runDirName(resolved), hash: resolved.hash, config: resolved.config }, null, 2));
+    });
+};

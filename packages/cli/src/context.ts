@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LoadedPlugins, loadPlugins, type PluginRegistry, type Reporter, selectBackend, UserError } from '@lth/core';
+import { type Command, Option } from 'commander';
+import { ConsoleReporter } from './reporter.js';
+
+// Where lth is installed: plugin packages are discovered from here as well as from the working directory.
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The version of @lth/cli, for `lth --version`. */
+export const version = (JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { version: string }).version;
+
+/** Every installed plugin package: found from the working directory and from where lth is installed. */
+export async function discover(stderr: NodeJS.WritableStream = process.stderr): Promise<LoadedPlugins> {
+  const loaded = await loadPlugins({ from: [process.cwd(), here] });
+  for (const f of loaded.failures) stderr.write(`lth: warning: skipped plugin package ${f.package.name}: ${f.error.message}\n`);
+  return loaded;
+}
+
+/** Reads a JSON config or sweep file; a missing file or bad JSON is the user's error (exit code 2). */
+export function readConfig(file: string): unknown {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new UserError(`config file not found: ${file}`, '<config>');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`, '<config>');
+  }
+}
+
+/** Where the CLI writes; tests pass collecting streams and a reporter to run it in-process. */
+export interface MainIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+  reporter?: Reporter;
+}
+
+/** What every command gets: the IO, and the helpers that several commands share. */
+export interface CliContext {
+  io: MainIO;
+  /** Writes one line to stdout. */
+  out(line: string): void;
+  /** Discovers the installed plugins, warning on stderr about packages that failed to load. */
+  discover(): Promise<LoadedPlugins>;
+  readConfig(file: string): unknown;
+  /** A fresh `--backend <name>` option (commander options cannot be shared between commands). */
+  backendOption(): Option;
+  /** Activates the chosen backend, saying once why a faster one was passed over. */
+  selectBackend(registry: PluginRegistry, name: string): Promise<void>;
+  /** The reporter for training progress: the one in `io`, else progress bars on stderr. */
+  reporter(): Reporter;
+}
+
+/** A command's file exports one of these: it adds the command (with its options and action) to the program. */
+export type AddCommand = (program: Command, ctx: CliContext) => void;
+
+export function cliContext(io: MainIO): CliContext {
+  return {
+    io,
+    out: (line) => io.stdout.write(`${line}\n`),
+    discover: () => discover(io.stderr),
+    readConfig,
+    backendOption: () =>
+      new Option('--backend <name>', 'TensorFlow.js backend: auto picks the fastest installed (tensorflow, native, wasm, cpu)').default('auto'),
+    selectBackend: async (registry, name) => {
+      const backend = await selectBackend(registry, name);
+      // tfjs-node is an optional extra: its absence is no news.
+      for (const s of backend.skipped) if (s.name !== 'tensorflow') io.stderr.write(`lth: backend ${s.name} unavailable: ${s.reason}\n`);
+    },
+    reporter: () => io.reporter ?? new ConsoleReporter(io.stderr),
+  };
+}
