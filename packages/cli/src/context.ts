@@ -8,12 +8,20 @@ import { ConsoleReporter } from './reporter.js';
 // Where lth is installed: plugin packages are discovered from here as well as from the working directory.
 const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * The plugins a config gets for the slots it leaves out: the distribution's choice (core names
+ * no plugin of another package). The paper's procedure: magnitude scores, layer-wise masks,
+ * rewinding to θ0.
+ */
+export const DEFAULT_CHOICES: Record<string, string> = { 'pruning.scorer': 'magnitude', 'pruning.masker': 'layerwise', 'pruning.rewind': 'iteration' };
+
 /** The version of @lth/cli, for `lth --version`. */
 export const version = (JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { version: string }).version;
 
 /** Every installed plugin package: found from the working directory and from where lth is installed. */
 export async function discover(stderr: NodeJS.WritableStream = process.stderr): Promise<LoadedPlugins> {
   const loaded = await loadPlugins({ from: [process.cwd(), here] });
+  loaded.registry.setDefaultChoices(DEFAULT_CHOICES);
   for (const f of loaded.failures) stderr.write(`lth: warning: skipped plugin package ${f.package.name}: ${f.error.message}\n`);
   return loaded;
 }
@@ -23,7 +31,8 @@ export function readConfig(file: string): unknown {
   const path = resolve(file);
   if (!existsSync(path)) throw new UserError(`config file not found: ${file}`, '<config>');
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    // A UTF-8 byte-order mark (some Windows editors write one) is not part of the JSON.
+    return JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`, '<config>');
   }

@@ -1,4 +1,4 @@
-import { ConfigSchema, CONFIG_DEFAULTS, PLUGIN_KINDS, type PluginRegistry, SLOTS } from '@lth/core';
+import { ConfigSchema, configDefaults, PLUGIN_KINDS, type PluginRegistry, SLOTS } from '@lth/core';
 
 type JsonSchema = {
   type?: string | string[];
@@ -52,6 +52,7 @@ function fieldRows(schema: JsonSchema, prefix: string, defaults: unknown, skip: 
  * options schema and defaults: the descriptions in the code are the documentation.
  */
 export function configReference(registry: PluginRegistry): string {
+  const defaults = configDefaults(registry);
   const out: string[] = [
     '# Config reference',
     '',
@@ -64,13 +65,13 @@ export function configReference(registry: PluginRegistry): string {
     '',
     '| field | type | default | description |',
     '|---|---|---|---|',
-    ...fieldRows(ConfigSchema as unknown as JsonSchema, '', CONFIG_DEFAULTS, new Set(['$schema'])),
+    ...fieldRows(ConfigSchema as unknown as JsonSchema, '', defaults, new Set(['$schema'])),
     '',
     '## Plugin slots',
     '',
     '| slot | kind | default `use` |',
     '|---|---|---|',
-    ...SLOTS.map((s) => `| \`${s.path.join('.')}\` | ${s.kind} | ${(getAt(CONFIG_DEFAULTS, [...s.path, 'use']) as string | undefined) ?? '(required)'} |`),
+    ...SLOTS.map((s) => `| \`${s.path.join('.')}\` | ${s.kind} | ${(getAt(defaults, [...s.path, 'use']) as string | undefined) ?? '(required)'} |`),
     '',
   ];
   for (const kind of PLUGIN_KINDS) {

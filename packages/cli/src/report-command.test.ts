@@ -59,11 +59,15 @@ describe('lth report', () => {
     const report = await lth('report', sweepDir);
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout.trim().split('\n')).toEqual([join(sweepDir, 'report.html'), join(sweepDir, 'summary.csv')]);
-    const manifest = JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8')) as { runs: { label: string; control: string | null }[] };
-    expect(manifest.runs).toHaveLength(4);
+    const manifest = JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8')) as { runs: { label: string }[] };
+    // The control is a branch of each variant's run, not a run of its own.
+    expect(manifest.runs.map((r) => r.label)).toEqual(['masker.use=global', 'masker.use=layerwise']);
     const html = readFileSync(join(sweepDir, 'report.html'), 'utf8');
     const accuracy = html.slice(html.indexOf('<figure id="accuracy-early-stop">'), html.indexOf('</figure>', html.indexOf('<figure id="accuracy-early-stop">')));
-    for (const r of manifest.runs) expect(accuracy).toContain(`>${r.control ? `${r.label} / ${r.control}` : r.label}<`);
+    for (const r of manifest.runs) {
+      expect(accuracy).toContain(`>${r.label}<`);
+      expect(accuracy).toContain(`>${r.label} / reinit<`);
+    }
     const csv = readFileSync(join(sweepDir, 'summary.csv'), 'utf8').trim().split('\n');
     // 2 variants × levels 0..2 + 2 controls × (whatever levels they store), 1 replicate.
     expect(csv.length).toBeGreaterThanOrEqual(1 + 2 * 3 + 2 * 2);

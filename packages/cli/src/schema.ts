@@ -1,4 +1,4 @@
-import { ConfigSchema, type Plugin, type PluginRegistry, SLOTS, type TSchema } from '@lth/core';
+import { BRANCH_SLOT, ConfigSchema, configDefaults, type Plugin, type PluginRegistry, SLOTS, slotOptionsSchema } from '@lth/core';
 
 type Json = Record<string, unknown>;
 
@@ -25,24 +25,28 @@ export function configJsonSchema(registry: PluginRegistry): Json {
   schema.title = 'lth run config';
   // Defaults are filled in before validation: only what has no default is required.
   const props = schema.properties as Record<string, Json>;
-  schema.required = ['name', 'dataset', 'model', 'training'];
-  props.training.required = ['optimizer', 'batchSize', 'iterations'];
-  props.pruning.required = [];
-  for (const { path, kind } of SLOTS) {
+  const relax = (node: Json, defaults: Record<string, unknown> | undefined) => {
+    node.required = ((node.required as string[] | undefined) ?? []).filter((k) => defaults?.[k] === undefined);
+    for (const [k, child] of Object.entries((node.properties as Record<string, Json>) ?? {})) {
+      if (child.type === 'object' && child.properties) relax(child, defaults?.[k] as Record<string, unknown> | undefined);
+    }
+  };
+  relax(schema, configDefaults(registry));
+  const choices = (spec: Omit<(typeof SLOTS)[number], 'path'>) =>
+    registry.all(spec.kind).map((p) => {
+      // The same per-plugin schema validation uses (core's extras and required fields included), with `use` narrowed.
+      const full = slotOptionsSchema(p, spec) as unknown as Json;
+      // Plugin options have defaults (filled in before validation): only `use` and core's required extras are required.
+      const required = (full.required as string[]).filter((k) => k === 'use' || k in spec.extras);
+      return { ...full, required, description: p.meta.description ?? '', properties: { ...(full.properties as Json), use: useSchema(p) } };
+    });
+  for (const spec of SLOTS) {
+    const { path } = spec;
     const parent = path.slice(0, -1).reduce((o, key) => (o.properties as Record<string, Json>)[key], schema);
     const slot = (parent.properties as Record<string, Json>)[path[path.length - 1]];
-    const extras = Object.fromEntries(Object.entries((slot.properties as Record<string, TSchema>) ?? {}).filter(([k]) => k !== 'use'));
-    const branches = registry.all(kind).map((p) => {
-      const options = p.optionsSchema as unknown as Json;
-      return {
-        type: 'object',
-        description: p.meta.description ?? '',
-        properties: { use: useSchema(p), ...((options.properties as Json) ?? {}), ...extras },
-        required: kind === 'optimizer' ? ['use', 'lr'] : ['use'],
-        additionalProperties: false,
-      };
-    });
-    (parent.properties as Record<string, Json>)[path[path.length - 1]] = { description: slot.description, anyOf: branches };
+    (parent.properties as Record<string, Json>)[path[path.length - 1]] = { description: slot.description, anyOf: choices(spec) };
   }
+  const branches = props.branches as Json;
+  branches.items = { description: (branches.items as Json).description, anyOf: choices(BRANCH_SLOT) };
   return JSON.parse(JSON.stringify(schema)) as Json;
 }

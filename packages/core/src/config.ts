@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { type Hint, type Kind, type OptionalKind, type ReadonlyKind, type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import stringify from 'safe-stable-stringify';
-import type { Plugin } from './contracts.js';
-import { PRUNING_CONTROLS, type PruningControl } from './controls.js';
+import type { Branch, Plugin } from './contracts.js';
+import { SANITY_CHECKS, type SanityCheck } from './sanity-checks.js';
 import { DURATION_PATTERN } from './duration.js';
 import { UserError } from './errors.js';
 import type { PluginRegistry } from './registry.js';
@@ -15,34 +15,89 @@ export const DurationSchema = Type.Union([Type.Integer({ minimum: 0 }), Type.Str
   description: 'Iterations as a number or "<n>it", or epochs as "<n>ep".',
 });
 
-/** A plugin slot: `use` names the plugin; the plugin's own options sit beside it. */
-const slot = (kind: string, description: string, extra: Record<string, TSchema> = {}) =>
+/** A core-owned option that sits beside a plugin's own options in a slot (e.g. the optimizer's `lr`). */
+export interface SlotExtra {
+  schema: TSchema;
+  /** Filled in when absent (and dropped from the hash when equal). */
+  default?: unknown;
+  /** May be left out without a default; otherwise a field without a default is required. */
+  optional?: boolean;
+}
+
+const isRequired = (e: SlotExtra) => e.default === undefined && !e.optional;
+
+export interface SlotSpec {
+  /** Where the slot sits in a config. */
+  path: string[];
+  kind: PluginKind;
+  description: string;
+  /** Core's options of the slot, declared once: the schema, defaults, hash and docs derive from them. */
+  extras: Record<string, SlotExtra>;
+}
+
+/** Every plugin slot of a config: where it sits, which kind of plugin fills it, and core's options in it. */
+export const SLOTS: SlotSpec[] = [
+  {
+    path: ['dataset'],
+    kind: 'dataset',
+    description: 'The data.',
+    extras: { validation: { schema: Type.Integer({ minimum: 0, description: 'Training examples held out for validation (early-stop criterion).' }), default: 5000 } },
+  },
+  { path: ['model'], kind: 'model', description: 'The network.', extras: {} },
+  {
+    path: ['training', 'optimizer'],
+    kind: 'optimizer',
+    description: 'The optimizer and its base learning rate.',
+    extras: { lr: { schema: Type.Number({ exclusiveMinimum: 0, description: 'Base learning rate (before schedule and warmup).' }) } },
+  },
+  { path: ['training', 'lrSchedule'], kind: 'lrSchedule', description: 'Learning-rate schedule: lr(iteration) from the base rate.', extras: {} },
+  { path: ['training', 'warmup'], kind: 'warmup', description: 'Learning-rate warmup: a factor in [0, 1] multiplying the schedule.', extras: {} },
+  { path: ['pruning', 'schedule'], kind: 'schedule', description: 'How many levels, and the rate pruned before each.', extras: {} },
+  { path: ['pruning', 'scorer'], kind: 'scorer', description: 'Which weights matter: scores per weight (higher = kept).', extras: {} },
+  { path: ['pruning', 'masker'], kind: 'masker', description: 'How scores become masks: global or layer-wise top-k, with per-layer overrides.', extras: {} },
+  { path: ['pruning', 'rewind'], kind: 'rewinder', description: 'What each pruned level starts from (θk, a re-initialisation, ...).', extras: {} },
+];
+
+/** The entries of `branches`: a branch plugin, its options, and core's `levels`. */
+export const BRANCH_SLOT: Omit<SlotSpec, 'path'> = {
+  kind: 'branch',
+  description: 'An experiment on completed levels: a control, a landscape, an export, ...',
+  extras: {
+    levels: {
+      optional: true,
+      schema: Type.Array(Type.Integer({ minimum: 0 }), {
+        minItems: 1,
+        description: 'The levels to run the branch on (default: every pruned level, or every level for branches that ask so).',
+      }),
+    },
+  },
+};
+
+/** A plugin slot in core's schema: `use` names the plugin; its options sit beside it (checked later). */
+const slotSchemaOf = (spec: Omit<SlotSpec, 'path'>) =>
   Type.Object(
     {
-      use: Type.String({ minLength: 1, description: `The ${kind} plugin to use (\`lth plugins\` lists them).` }),
-      ...extra,
+      use: Type.String({ minLength: 1, description: `The ${spec.kind} plugin to use (\`lth plugins\` lists them).` }),
+      ...Object.fromEntries(Object.entries(spec.extras).map(([k, e]) => [k, isRequired(e) ? e.schema : Type.Optional(e.schema)])),
     },
-    { description, additionalProperties: true },
+    { description: spec.description, additionalProperties: true },
   );
+const slotAt = (...path: string[]) => slotSchemaOf(SLOTS.find((s) => s.path.join('.') === path.join('.'))!);
 
 /** Core's part of the config schema. Each slot's options are checked against its plugin's schema. */
 export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'JSON Schema for editor completion (ignored).' })),
-    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Run name; the run directory is <name>-<hash12>.' }),
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 100, description: 'Run name; the run directory is <name>-<hash12>.' }),
     seed: Type.Integer({ minimum: 0, description: 'Master seed: initialisation, data order and pruning randomness derive from it.' }),
     replicates: Type.Integer({ minimum: 1, description: 'Independent repetitions with derived seeds (replicate r uses its own θ0 and data order).' }),
-    dataset: slot('dataset', 'The data.', {
-      validation: Type.Integer({ minimum: 0, description: 'Training examples held out for validation (early-stop criterion).' }),
-    }),
-    model: slot('model', 'The network.'),
+    dataset: slotAt('dataset'),
+    model: slotAt('model'),
     training: Type.Object(
       {
-        optimizer: slot('optimizer', 'The optimizer and its base learning rate.', {
-          lr: Type.Number({ exclusiveMinimum: 0, description: 'Base learning rate (before schedule and warmup).' }),
-        }),
-        lrSchedule: slot('lrSchedule', 'Learning-rate schedule: lr(iteration) from the base rate.'),
-        warmup: slot('warmup', 'Learning-rate warmup: a factor in [0, 1] multiplying the schedule.'),
+        optimizer: slotAt('training', 'optimizer'),
+        lrSchedule: slotAt('training', 'lrSchedule'),
+        warmup: slotAt('training', 'warmup'),
         batchSize: Type.Integer({ minimum: 1, description: 'Examples per iteration.' }),
         iterations: { ...DurationSchema, description: 'Training length of every level (iterations or epochs).' },
         evalEvery: { ...DurationSchema, description: 'Evaluate on validation and test data every this many iterations (and at the end).' },
@@ -51,19 +106,24 @@ export const ConfigSchema = Type.Object(
     ),
     pruning: Type.Object(
       {
-        schedule: slot('schedule', 'How many levels, and the rate pruned before each.'),
-        scorer: slot('scorer', 'Which weights matter: scores per weight (higher = kept).'),
-        masker: slot('masker', 'How scores become masks: global or layer-wise top-k, with per-layer overrides.'),
-        rewind: slot('rewinder', 'What each pruned level starts from (θk, a re-initialisation, ...).'),
-        control: Type.Unsafe<PruningControl>({
+        schedule: slotAt('pruning', 'schedule'),
+        scorer: slotAt('pruning', 'scorer'),
+        masker: slotAt('pruning', 'masker'),
+        rewind: slotAt('pruning', 'rewind'),
+        sanityCheck: Type.Unsafe<SanityCheck>({
           type: 'string',
-          enum: [...PRUNING_CONTROLS],
+          enum: [...SANITY_CHECKS],
           description:
-            'Sanity control applied to every pruning step (Frankle et al. 2021): "none"; "invert" keeps the lowest-scored weights; ' +
-            '"shuffle" keeps each layer\'s pruned count but shuffles which of its remaining weights are pruned.',
+            'Sanity check applied to every pruning step (Frankle et al. 2021): "none"; "invert" keeps the lowest-scored weights; ' +
+            '"random-within-layer" keeps each layer\'s pruned count but prunes random positions among its remaining weights.',
         }),
       },
       { additionalProperties: false, description: 'The lottery-ticket procedure.' },
+    ),
+    branches: Type.Optional(
+      Type.Array(slotSchemaOf(BRANCH_SLOT), {
+        description: 'Branches run on completed levels (`lth plugins` lists them); outputs go to level-<L>/branch-<name>-<hash12>/. Not part of the run hash.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -71,11 +131,14 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 
-/** What a user may leave out: core's defaults, filled in before validation. */
+/**
+ * What a user may leave out: core's defaults, filled in before validation (with the slots'
+ * `extras` defaults). The scorer, masker and rewinder default to plugins of other packages: the
+ * distribution names them (`PluginRegistry.defaultChoices`), core names no plugin but its own.
+ */
 export const CONFIG_DEFAULTS = {
   seed: 0,
   replicates: 1,
-  dataset: { validation: 5000 },
   training: {
     lrSchedule: { use: 'constant' },
     warmup: { use: 'none' },
@@ -83,28 +146,25 @@ export const CONFIG_DEFAULTS = {
   },
   pruning: {
     schedule: { use: 'iterative' },
-    scorer: { use: 'magnitude' },
-    masker: { use: 'layerwise' },
-    rewind: { use: 'iteration' },
-    control: 'none',
+    sanityCheck: 'none',
   },
 } as const;
 
-/** Every plugin slot of a config: where it sits and which kind of plugin fills it. */
-export const SLOTS: { path: string[]; kind: PluginKind }[] = [
-  { path: ['dataset'], kind: 'dataset' },
-  { path: ['model'], kind: 'model' },
-  { path: ['training', 'optimizer'], kind: 'optimizer' },
-  { path: ['training', 'lrSchedule'], kind: 'lrSchedule' },
-  { path: ['training', 'warmup'], kind: 'warmup' },
-  { path: ['pruning', 'schedule'], kind: 'schedule' },
-  { path: ['pruning', 'scorer'], kind: 'scorer' },
-  { path: ['pruning', 'masker'], kind: 'masker' },
-  { path: ['pruning', 'rewind'], kind: 'rewinder' },
-];
+/** Fields that never change results: left out of the hash. */
+const NOT_HASHED = ['$schema', 'name', 'replicates', 'branches'];
 
-/** Options that core adds to a slot (not part of the plugin's schema, not passed as defaults). */
-const SLOT_EXTRAS: Partial<Record<PluginKind, string[]>> = { dataset: ['validation'], optimizer: ['lr'] };
+/** Every default: core's, the slots' extras', and the distribution's plugin choices for slots. */
+export function configDefaults(registry?: PluginRegistry): Record<string, unknown> {
+  const out = structuredClone(CONFIG_DEFAULTS) as unknown as Record<string, any>;
+  for (const spec of SLOTS) {
+    const parent = spec.path.slice(0, -1).reduce((o, k) => (o[k] ??= {}), out);
+    const key = spec.path[spec.path.length - 1];
+    const choice = registry?.defaultChoices[spec.path.join('.')];
+    const extras = Object.fromEntries(Object.entries(spec.extras).filter(([, e]) => e.default !== undefined).map(([k, e]) => [k, e.default]));
+    if (choice || Object.keys(extras).length || parent[key]) parent[key] = { ...(choice ? { use: choice } : {}), ...extras, ...(parent[key] ?? {}) };
+  }
+  return out;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -154,17 +214,16 @@ function knownFields(e: ErrorObject): string {
   return props ? ` (allowed: ${Object.keys(props).join(', ')})` : '';
 }
 
-function slotSchema(plugin: Plugin, kind: PluginKind): TObject {
+/** The full schema of one slot's value for `plugin`: `use`, the plugin's options and core's extras. */
+export function slotOptionsSchema(plugin: Plugin, spec: Omit<SlotSpec, 'path'>): TObject {
   const base = plugin.optionsSchema as TObject;
-  const coreExtras = (ConfigSchema.properties as Record<string, any>);
-  const extras: Record<string, TSchema> = {};
-  if (kind === 'dataset') extras.validation = coreExtras.dataset.properties.validation;
-  if (kind === 'optimizer') extras.lr = coreExtras.training.properties.optimizer.properties.lr;
+  const extras = Object.fromEntries(Object.entries(spec.extras).map(([k, e]) => [k, e.schema]));
+  const requiredExtras = Object.entries(spec.extras).filter(([, e]) => isRequired(e)).map(([k]) => k);
   return {
     ...base,
     type: 'object',
     properties: { use: { type: 'string' }, ...(base.properties ?? {}), ...extras },
-    required: [...new Set(['use', ...(base.required ?? []), ...Object.keys(extras)])],
+    required: [...new Set(['use', ...(base.required ?? []), ...requiredExtras])],
     additionalProperties: false,
   } as unknown as TObject;
 }
@@ -174,10 +233,21 @@ export interface ResolvedSlot {
   options: Record<string, unknown>;
 }
 
+/** One entry of `branches`, resolved: the plugin, its options, the levels asked for and its hash. */
+export interface ResolvedBranch {
+  plugin: Branch;
+  /** The plugin's options (defaults filled in), without `use` and `levels`. */
+  options: Record<string, unknown>;
+  levels?: number[];
+  /** Hash of the plugin's name and its options without defaults: names `branch-<name>-<hash12>`. */
+  hash: string;
+}
+
 export interface ResolvedConfig {
   config: Config;
   /** The plugin behind each slot, by slot path (`training.optimizer`). */
   slots: Record<string, ResolvedSlot>;
+  branches: ResolvedBranch[];
   /** Canonical form without defaults: what the hash covers. */
   canonical: string;
   hash: string;
@@ -188,66 +258,91 @@ function getAt(obj: Record<string, unknown>, path: string[]): unknown {
 }
 
 /**
+ * A slot's value resolved against its plugin: defaults filled in, validated, and reduced to what
+ * the hash covers (the plugin's own name, options that differ from their defaults).
+ */
+function resolveSlot(
+  value: Record<string, unknown>,
+  spec: Omit<SlotSpec, 'path'>,
+  path: string[],
+  registry: PluginRegistry,
+  problems: string[],
+): { slot: ResolvedSlot; reduced: Record<string, unknown> } | undefined {
+  let plugin: Plugin;
+  let implied: Record<string, unknown>;
+  try {
+    ({ plugin, implied } = registry.lookup(spec.kind, value.use as string, at([...path, 'use'])));
+  } catch (error) {
+    problems.push((error as Error).message);
+    return undefined;
+  }
+  const extrasDefaults = Object.fromEntries(Object.entries(spec.extras).filter(([, e]) => e.default !== undefined).map(([k, e]) => [k, e.default]));
+  const options = { ...structuredClone(plugin.defaults), ...implied, ...value };
+  let validate = slotValidators.get(plugin);
+  if (!validate) {
+    validate = ajv.compile(slotOptionsSchema(plugin, spec));
+    slotValidators.set(plugin, validate);
+  }
+  if (!validate(options)) {
+    problems.push(...formatAjvErrors(validate.errors ?? [], at(path)).map((l) => `${l} (${spec.kind} "${plugin.meta.name}")`));
+    return undefined;
+  }
+  // The plugin's own name, so `lenet-300-100` and `lenet` with hidden [300, 100] hash alike; the
+  // hash drops options equal to their defaults, so adding an option never renames old runs.
+  const reduced: Record<string, unknown> = { use: plugin.meta.name };
+  for (const [k, v] of Object.entries(options)) {
+    if (k === 'use') continue;
+    const d = k in spec.extras ? extrasDefaults[k] : (plugin.defaults as Record<string, unknown>)[k];
+    if (d !== undefined && stringify(d) === stringify(v)) continue;
+    reduced[k] = v;
+  }
+  return { slot: { plugin, options }, reduced };
+}
+
+/**
  * Fills defaults, validates core's schema and each slot against its plugin's schema, and
  * computes the run hash. Every problem is reported at once, each line naming its JSON path.
  */
 export function resolveConfig(raw: unknown, registry: PluginRegistry): ResolvedConfig {
   if (!isObject(raw)) throw new UserError('the config must be a JSON object', '/');
-  const config = mergeDefaults(CONFIG_DEFAULTS, raw) as Record<string, unknown>;
+  if (isObject(raw.pruning) && 'control' in raw.pruning) {
+    throw new UserError('/pruning/control: renamed to /pruning/sanityCheck ("invert", or "random-within-layer" for the former "shuffle")', '/pruning/control');
+  }
+  const config = mergeDefaults(configDefaults(registry), raw) as Record<string, unknown>;
   if (!validateCore(config)) {
     throw new UserError(`invalid config:\n  ${formatAjvErrors(validateCore.errors ?? []).join('\n  ')}`, validateCore.errors?.[0]?.instancePath);
   }
   const problems: string[] = [];
   const slots: Record<string, ResolvedSlot> = {};
   const stripped = structuredClone(config) as Record<string, any>;
-  delete stripped.$schema;
-  delete stripped.name;
-  delete stripped.replicates;
-  for (const { path, kind } of SLOTS) {
-    const value = getAt(config, path) as Record<string, unknown>;
-    const field = at([...path, 'use']);
-    let plugin: Plugin;
-    let implied: Record<string, unknown>;
-    try {
-      ({ plugin, implied } = registry.lookup(kind, value.use as string, field));
-    } catch (error) {
-      problems.push((error as Error).message);
-      continue;
-    }
-    const options = { ...structuredClone(plugin.defaults), ...implied, ...value };
-    let validate = slotValidators.get(plugin);
-    if (!validate) {
-      validate = ajv.compile(slotSchema(plugin, kind));
-      slotValidators.set(plugin, validate);
-    }
-    if (!validate(options)) {
-      problems.push(...formatAjvErrors(validate.errors ?? [], at(path)).map((l) => `${l} (${kind} "${plugin.meta.name}")`));
-      continue;
-    }
+  for (const key of NOT_HASHED) delete stripped[key];
+  for (const spec of SLOTS) {
+    const { path } = spec;
+    const resolved = resolveSlot(getAt(config, path) as Record<string, unknown>, spec, path, registry, problems);
+    if (!resolved) continue;
     // Write the filled-in options back so config.json shows what ran.
-    const parent = getAt(config, path.slice(0, -1)) as Record<string, unknown> | undefined;
-    (parent ?? config)[path[path.length - 1]] = options;
-    slots[path.join('.')] = { plugin, options };
-    // The hash drops options equal to their defaults, so adding an option never renames old runs.
-    const canon = getAt(stripped, path.slice(0, -1)) as Record<string, unknown> | undefined;
-    // The plugin's own name, so `lenet-300-100` and `lenet` with hidden [300, 100] hash alike.
-    const reduced: Record<string, unknown> = { use: plugin.meta.name };
-    for (const [k, v] of Object.entries(options)) {
-      if (k === 'use') continue;
-      const isExtra = SLOT_EXTRAS[kind]?.includes(k);
-      const d = isExtra ? getAt(CONFIG_DEFAULTS as Record<string, unknown>, [...path, k]) : (plugin.defaults as Record<string, unknown>)[k];
-      if (d !== undefined && stringify(d) === stringify(v)) continue;
-      reduced[k] = v;
-    }
-    (canon ?? stripped)[path[path.length - 1]] = reduced;
+    (getAt(config, path.slice(0, -1)) as Record<string, unknown>)[path[path.length - 1]] = resolved.slot.options;
+    slots[path.join('.')] = resolved.slot;
+    (getAt(stripped, path.slice(0, -1)) as Record<string, unknown>)[path[path.length - 1]] = resolved.reduced;
   }
+  const branches: ResolvedBranch[] = [];
+  ((config.branches ?? []) as Record<string, unknown>[]).forEach((value, i) => {
+    const resolved = resolveSlot(value, BRANCH_SLOT, ['branches', String(i)], registry, problems);
+    if (!resolved) return;
+    const { use: _use, levels, ...options } = resolved.slot.options;
+    const { levels: _levels, ...identity } = resolved.reduced;
+    const hash = createHash('sha256').update(stringify(identity) as string).digest('hex');
+    branches.push({ plugin: resolved.slot.plugin as Branch, options, levels: levels as number[] | undefined, hash });
+    (config.branches as unknown[])[i] = resolved.slot.options;
+  });
   if (problems.length) throw new UserError(`invalid config:\n  ${problems.join('\n  ')}`, problems[0].split(':')[0]);
+  // Core's own defaults are dropped from the hash as the plugins' are.
   if (stripped.seed === CONFIG_DEFAULTS.seed) delete stripped.seed;
   if (stripped.training.evalEvery === CONFIG_DEFAULTS.training.evalEvery) delete stripped.training.evalEvery;
-  if (stripped.pruning.control === CONFIG_DEFAULTS.pruning.control) delete stripped.pruning.control;
+  if (stripped.pruning.sanityCheck === CONFIG_DEFAULTS.pruning.sanityCheck) delete stripped.pruning.sanityCheck;
   const canonical = stringify(stripped) as string;
   const hash = createHash('sha256').update(canonical).digest('hex');
-  return { config: config as Config, slots, canonical, hash };
+  return { config: config as Config, slots, branches, canonical, hash };
 }
 
 /**

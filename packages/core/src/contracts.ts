@@ -309,6 +309,120 @@ export interface BackendProvider extends Plugin {
   activate(): Promise<void>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Branches
+
+/** What a branch's `check` sees of a run before anything trains (to reject what cannot work). */
+export interface BranchRunInfo {
+  /** Number of pruned levels (levels 0..levels exist). */
+  levels: number;
+  replicates: number;
+  totalIterations: number;
+  iterationsPerEpoch: number;
+  /** Iterations of the dense run that are saved as rewind snapshots (θk). */
+  snapshots: number[];
+}
+
+/** Options of one masked training run a branch asks core for (the run's own masked loop). */
+export interface BranchTrainRequest {
+  /**
+   * A file-name key (e.g. `copy-1`): the result is saved in the branch directory under it, and a
+   * second call with the same key (after a restart) returns the saved result without training.
+   */
+  key: string;
+  /** Starting weights (core applies the masks). The caller keeps ownership. */
+  weights: TensorMap;
+  masks: Masks;
+  /** First and one-past-last iteration (default: 0 and the run's training length). */
+  startIteration?: number;
+  endIteration?: number;
+  /** Data order (and augmentation) seed; default: the replicate's, as the level itself trained. */
+  dataSeed?: number;
+  /** Optimizer state to start from; default fresh. The caller keeps ownership. */
+  optimizerState?: TensorMap;
+  /** A constant learning rate replacing the schedule; default the run's schedule. */
+  lr?: number;
+  /** Evaluate every `evalEvery` iterations as the run does (default true). */
+  evaluate?: boolean;
+}
+
+export interface BranchTrainResult {
+  /** Final weights (owned by the caller: dispose them). */
+  final: TensorMap;
+  records: EvalRecord[];
+}
+
+/** The split an evaluation runs on: the run's fixed evaluation sets. */
+export type EvalSplit = 'train' | 'validation' | 'test';
+
+/** The directory a branch owns at one level: `level-L/branch-<name>-<hash12>/`. */
+export interface BranchFiles {
+  readonly dir: string;
+  has(name: string): boolean;
+  writeJson(name: string, value: unknown): void;
+  readJson<T>(name: string): T;
+  writeTensors(name: string, tensors: TensorMap, metadata?: Record<string, string>): void;
+  readTensors(name: string, names?: string[]): TensorMap;
+}
+
+/**
+ * A completed level, handed to a branch with the services it needs. Tensors belong to core:
+ * a branch must not dispose them (and must dispose what services return to it).
+ */
+export interface BranchContext {
+  model: ModelSpec;
+  dataset: Dataset;
+  replicate: number;
+  level: number;
+  /** The replicate's seed; `deriveSeed` derives named streams from it. */
+  seed: number;
+  deriveSeed(...labels: (string | number)[]): number;
+  /** θ0 of the replicate. */
+  init: TensorMap;
+  /** θT of this level (its trained weights). */
+  final: TensorMap;
+  /** θT of the previous level (the weights this level's masks were computed from); absent at level 0. */
+  previousFinal?: TensorMap;
+  /** This level's masks. */
+  masks: Masks;
+  summary: LevelSummary;
+  /** The saved snapshot θk of the dense run at iteration k (a copy the caller disposes), or undefined. */
+  snapshot(iteration: number): TensorMap | undefined;
+  iterationsPerEpoch: number;
+  totalIterations: number;
+  /** Where the run's rewinder starts this level under `masks` (θk for the usual rewinder). */
+  rewindStart(masks: Masks): LevelStart;
+  /** Masked training with the run's model, optimizer, schedule and batch size; resumable by `key`. */
+  train(request: BranchTrainRequest): Promise<BranchTrainResult>;
+  /**
+   * Trains a level of its own under `masks` from `start`, as the run trains its levels, and
+   * stores it in the branch directory with the level layout (mask, final, metrics, summary).
+   * Returns the level's summary (the stored one when already complete).
+   */
+  trainLevel(masks: Masks, start: LevelStart): Promise<LevelSummary>;
+  /** Loss and accuracy of `weights` (as given: mask them first) on one of the run's evaluation sets. */
+  evaluate(weights: TensorMap, split: EvalSplit): { loss: number; accuracy: number };
+  /** The branch's own directory (resumable outputs). */
+  files: BranchFiles;
+  report(message: string): void;
+}
+
+/** A branch's result at one level: one row of the run's branches.csv (numbers or short strings). */
+export type BranchResult = Record<string, number | string | boolean | null>;
+
+/**
+ * An experiment that hangs off a completed level (OpenLTH's branches, as a plugin kind):
+ * controls, landscapes, stability analyses, exports. A branch that completed at a level (its
+ * result is stored) is skipped on rerun; what it saves in `ctx.files` lets a killed one resume.
+ */
+export interface Branch<O = Record<string, unknown>> extends Plugin<O> {
+  /** Which levels it runs on when the config names none: pruned levels (default) or all, with the dense level 0. */
+  defaultLevels?: 'pruned' | 'all';
+  /** Problems with running it on this run, found before anything trains (empty when fine). */
+  check?(run: BranchRunInfo, options: O): string[];
+  run(ctx: BranchContext, options: O): Promise<BranchResult>;
+}
+
 export type RunEvent =
   | { type: 'run-start'; runDir: string; replicates: number; levels: number; iterations: number; backend: string }
   | { type: 'level-start'; replicate: number; level: number; fractionRemaining: number; startIteration: number }
@@ -318,6 +432,9 @@ export type RunEvent =
   | { type: 'progress'; replicate: number; level: number; iteration: number; total: number; loss: number }
   | { type: 'eval'; replicate: number; level: number; metrics: EvalRecord }
   | { type: 'level-end'; replicate: number; level: number; summary: LevelSummary }
+  | { type: 'branch-start'; replicate: number; level: number; branch: string }
+  | { type: 'branch-message'; replicate: number; level: number; branch: string; message: string }
+  | { type: 'branch-end'; replicate: number; level: number; branch: string; result: BranchResult }
   | { type: 'run-end'; runDir: string; summary: LevelSummary[] };
 
 export interface Reporter {

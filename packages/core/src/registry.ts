@@ -5,6 +5,16 @@ import { PLUGIN_KINDS, type PluginKind } from './tokens.js';
 /** Plugins of every kind, by name. Unknown names and duplicates fail loudly. */
 export class PluginRegistry {
   private readonly byKind = new Map<PluginKind, Map<string, Plugin>>(PLUGIN_KINDS.map((k) => [k, new Map()]));
+  /**
+   * The plugin a config gets for a slot it leaves out, by slot path (`pruning.scorer`): chosen by
+   * the distribution (the CLI), since core names no plugin of another package.
+   */
+  readonly defaultChoices: Record<string, string> = {};
+
+  /** Sets the distribution's default plugin for slots (`{ "pruning.scorer": "magnitude" }`). */
+  setDefaultChoices(choices: Record<string, string>): void {
+    Object.assign(this.defaultChoices, choices);
+  }
 
   add(kind: PluginKind, plugin: Plugin): void {
     const { meta } = plugin;

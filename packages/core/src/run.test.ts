@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePlugins, toyConfig, toyDataset } from './__fixtures__/plugins.js';
 import { resolveConfig } from './config.js';
 import { loadPlugins } from './loader.js';
-import { loadSafetensors } from './safetensors.js';
-import { runExperiment } from './run.js';
+import { loadSafetensors } from './store/safetensors.js';
+import { runExperiment } from './run/loop.js';
 import type { LevelSummary } from './contracts.js';
 
 let registry: Awaited<ReturnType<typeof loadPlugins>>['registry'];

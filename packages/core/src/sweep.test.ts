@@ -9,8 +9,9 @@ import { resolveConfig } from './config.js';
 import type { LevelSummary, RunEvent } from './contracts.js';
 import { loadPlugins } from './loader.js';
 import type { PluginRegistry } from './registry.js';
-import { runExperiment } from './run.js';
-import { loadSafetensors } from './safetensors.js';
+import { runExperiment } from './run/loop.js';
+import { RunStore } from './store/run-store.js';
+import { loadSafetensors } from './store/safetensors.js';
 import { expandSweep, runSweep } from './sweep.js';
 
 let registry: PluginRegistry;
@@ -31,7 +32,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 const sweepConfig = (over: Record<string, unknown> = {}) => ({
   ...toyConfig({ name: 'ablation', replicates: 2 }),
   vary: { 'pruning.rewind.at': [0, 20], '/pruning/schedule/rate': [0.5, 0.3] },
-  controls: ['reinit', 'random-prune'],
+  controls: ['toy-reinit'],
   ...over,
 });
 const strip = (rows: LevelSummary[]) => rows.map(({ seconds: _s, backend: _b, ...rest }) => rest);
@@ -42,7 +43,8 @@ describe('expandSweep', () => {
       { ...sweepConfig(), variants: [{ set: {} }, { label: 'wide', set: { 'model.hidden': 32 } }] },
       registry,
     );
-    expect(controls).toEqual(['reinit', 'random-prune']);
+    expect(controls).toEqual(['toy-reinit']);
+    expect(variants[0].resolved.branches.map((b) => b.plugin.meta.name)).toEqual(['toy-reinit']);
     expect(variants.map((v) => v.label)).toEqual([
       'rewind.at=0, schedule.rate=0.5',
       'rewind.at=0, schedule.rate=0.5, wide',
@@ -60,8 +62,11 @@ describe('expandSweep', () => {
     expect(() => expandSweep(sweepConfig({ vary: { 'pruning.schedule.rate': [0.5, 1.5] } }), registry)).toThrow(
       /variant "schedule.rate=1.5": invalid config:\n {2}\/pruning\/schedule\/rate/,
     );
-    expect(() => expandSweep(sweepConfig({ controls: ['reinit', 'random'] }), registry)).toThrow('/controls/1: unknown control "random"');
-    expect(() => expandSweep(sweepConfig({ vary: { 'model.hidden': [] } }), registry)).toThrow('/vary/model.hidden: must be a non-empty array');
+    expect(() => expandSweep(sweepConfig({ controls: ['toy-reinit', 'random'] }), registry)).toThrow('/controls/1: unknown branch "random"');
+    expect(() => expandSweep(sweepConfig({ vary: { 'model.hidden': [] } }), registry)).toThrow(/\/vary\/model.hidden: must NOT have fewer than 1 items/);
+    expect(() => expandSweep(sweepConfig({ vary: {}, variants: [{ label: 'a', set: {} }, { label: 'a', set: { 'model.hidden': 8 } }] }), registry)).toThrow(
+      'two variants are labelled "a"',
+    );
   });
 });
 
@@ -81,13 +86,14 @@ describe('runSweep', () => {
     // Dense level 0: once per replicate for the whole sweep (2), not once per variant (4).
     expect(starts.filter((e) => e.level === 0)).toHaveLength(2);
     // Every pruned level trained exactly once across the interruption: 2 variants × 2 replicates
-    // × 2 levels, plus 2 controls of each of those.
-    expect(starts.filter((e) => e.level > 0)).toHaveLength(8 + 16);
+    // × 2 levels; the control branch once at each of those.
+    expect(starts.filter((e) => e.level > 0)).toHaveLength(8);
+    expect(events.filter((e) => e.type === 'branch-end')).toHaveLength(8);
     // The rewind point 20 is missing from the dense run (trained by the rewind-0 variant): replayed, per replicate.
     expect(events.filter((e) => e.type === 'replay').map((e) => (e as { iteration: number }).iteration)).toEqual([20, 20]);
 
     // The replayed rewind point gives exactly the run a standalone (unshared) run gives.
-    const rewind20 = second.manifest.runs.find((r) => r.label === 'rewind.at=20' && !r.control)!;
+    const rewind20 = second.manifest.runs.find((r) => r.label === 'rewind.at=20')!;
     const shared = JSON.parse(readFileSync(join(second.sweepDir, rewind20.dir, 'summary.json'), 'utf8')) as LevelSummary[];
     const alone = await runExperiment(resolveConfig(toyConfig({ replicates: 2, pruning: { ...toyConfig().pruning, rewind: { use: 'iteration', at: 20 } } }), registry), {
       outDir: tmp(),
@@ -95,21 +101,19 @@ describe('runSweep', () => {
     });
     expect(strip(shared)).toEqual(strip(alone.summary));
 
-    // Controls: level 1..n only, the same per-layer counts as their variant.
-    for (const run of second.manifest.runs.filter((r) => r.control)) {
-      const variant = second.manifest.runs.find((r) => r.label === run.label && !r.control)!;
-      const rows = JSON.parse(readFileSync(join(second.sweepDir, run.dir, 'summary.json'), 'utf8')) as LevelSummary[];
-      expect(rows.map((r) => r.level)).toEqual([1, 2, 1, 2]);
-      for (const level of [1, 2]) {
-        const a = loadSafetensors(join(second.sweepDir, variant.dir, 'replicate-0', `level-${level}`, 'mask.safetensors')).tensors;
-        const b = loadSafetensors(join(second.sweepDir, run.dir, 'replicate-0', `level-${level}`, 'mask.safetensors')).tensors;
-        for (const name of Object.keys(a)) {
-          const count = (t: { data: ArrayLike<number> }) => Array.from(t.data).reduce((s, v) => s + v, 0);
-          expect(count(b[name])).toBe(count(a[name]));
-          if (run.control === 'reinit') expect(Array.from(b[name].data)).toEqual(Array.from(a[name].data));
-          else expect(Array.from(b[name].data)).not.toEqual(Array.from(a[name].data));
-        }
+    // The control branch: level 1..n only, the same masks as its variant, its own levels stored in its directory.
+    for (const run of second.manifest.runs) {
+      const store = new RunStore(join(second.sweepDir, run.dir));
+      const rows = store.branchRows();
+      expect(rows.map((r) => [r.replicate, r.level, r.branch])).toEqual([[0, 1, 'toy-reinit'], [0, 2, 'toy-reinit'], [1, 1, 'toy-reinit'], [1, 2, 'toy-reinit']]);
+      for (const row of rows) {
+        const level = store.replicate(row.replicate).level(row.level);
+        const control = level.branches()[0].store.level();
+        expect(control.readSummary().fractionRemaining).toBe(row.result.fractionRemaining);
+        expect(control.readMasks()).toEqual(level.readMasks());
+        expect(control.readMetrics().length).toBeGreaterThan(0);
       }
+      expect(readFileSync(join(store.dir, 'branches.csv'), 'utf8').split('\n')[0]).toBe('replicate,level,branch,id,fractionRemaining,finalTestAccuracy');
     }
   }, 240_000);
 });

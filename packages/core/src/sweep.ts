@@ -2,19 +2,21 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import stringify from 'safe-stable-stringify';
 import type { Dataset, DatasetProvider, Reporter } from './contracts.js';
-import { type ResolvedConfig, resolveConfig, runDirName } from './config.js';
+import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { formatAjvErrors, type ResolvedConfig, resolveConfig, runDirName } from './config.js';
 import { UserError } from './errors.js';
-import { writeJsonAtomic } from './io.js';
+import { writeJsonAtomic } from './store/io.js';
 import type { PluginRegistry } from './registry.js';
-import { CONTROL_KINDS, type ControlKind, type RunResult, runExperiment } from './run.js';
+import { type RunResult, runExperiment } from './run/loop.js';
 
 /**
  * A sweep (ablation study): a base run config plus
  * - `vary`: `{ "<json.path>": [values...] }`, expanded as a grid (every combination);
  * - `variants`: an explicit list of `{ "label"?: string, "set": { "<json.path>": value } }`
  *   (combined with every grid point when both are given);
- * - `controls`: `["reinit", "random-prune", "shuffle"]`, run for every variant at each of its
- *   levels' sparsities.
+ * - `controls`: `["reinit", "random-prune", "shuffle"]`: shorthand for those branches in every
+ *   variant's `branches` (run at each of its pruned levels).
  * Paths are dotted (`pruning.masker.use`) or JSON pointers (`/pruning/masker/use`).
  */
 export interface SweepConfig {
@@ -25,11 +27,44 @@ export interface SweepConfig {
   [key: string]: unknown;
 }
 
+/** The sweep file's own fields (the rest is the base run config, validated per variant). */
+export const SweepSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 100, description: 'Sweep name; the sweep directory is <name>-<hash12>.' }),
+    vary: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.Unknown(), { minItems: 1 }), {
+        description: 'A grid: "<json.path>": [values...]; every combination is a variant.',
+      }),
+    ),
+    variants: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            label: Type.Optional(Type.String({ minLength: 1, description: 'The variant\'s name in the report (default: its settings).' })),
+            set: Type.Record(Type.String({ minLength: 1 }), Type.Unknown(), { description: '"<json.path>": value pairs applied to the base config.' }),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'Explicit variants (combined with every grid point when both are given).' },
+      ),
+    ),
+    controls: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Branches added to every variant (shorthand for "branches": [{ "use": ... }]), e.g. reinit, random-prune, shuffle.',
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+const validateSweep = new Ajv({ allErrors: true, strict: false }).compile(SweepSchema);
+
 export interface SweepRun {
   id: string;
   label: string;
   variant: Record<string, unknown>;
-  control: ControlKind | null;
+  /** Set in sweeps written before controls became branches (a control's own run directory). */
+  control?: string | null;
   /** The run directory, relative to the sweep directory. */
   dir: string;
 }
@@ -73,23 +108,20 @@ const shortPath = (path: string) => pathOf(path).slice(-2).join('.');
  * Expands a sweep into run configs and validates every one before anything trains. An invalid
  * variant fails the whole sweep, naming the variant and the field.
  */
-export function expandSweep(raw: unknown, registry: PluginRegistry): { variants: ExpandedVariant[]; controls: ControlKind[] } {
+export function expandSweep(raw: unknown, registry: PluginRegistry): { variants: ExpandedVariant[]; controls: string[] } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError('the sweep must be a JSON object', '/');
+  if (!validateSweep(raw)) throw new UserError(`invalid sweep:\n  ${formatAjvErrors(validateSweep.errors ?? []).join('\n  ')}`, validateSweep.errors?.[0]?.instancePath);
   const sweep = raw as SweepConfig;
   const base = Object.fromEntries(Object.entries(sweep).filter(([k]) => !SWEEP_KEYS.includes(k)));
   const vary = sweep.vary ?? {};
-  if (typeof vary !== 'object' || Array.isArray(vary)) throw new UserError('/vary: must be an object of "<json.path>": [values]', '/vary');
-  for (const [path, values] of Object.entries(vary)) {
-    pathOf(path);
-    if (!Array.isArray(values) || values.length === 0) throw new UserError(`/vary/${path}: must be a non-empty array of values`, `/vary/${path}`);
-  }
-  const controls = (sweep.controls ?? []) as string[];
-  if (!Array.isArray(controls)) throw new UserError('/controls: must be an array', '/controls');
+  for (const path of Object.keys(vary)) pathOf(path);
+  const controls = sweep.controls ?? [];
   controls.forEach((c, i) => {
-    if (!(CONTROL_KINDS as readonly string[]).includes(c)) {
-      throw new UserError(`/controls/${i}: unknown control "${c}". Known controls: ${CONTROL_KINDS.join(', ')}.`, `/controls/${i}`);
+    if (!registry.has('branch', c)) {
+      throw new UserError(`/controls/${i}: unknown branch "${c}". Known branches: ${registry.names('branch').join(', ') || '(none installed)'}.`, `/controls/${i}`);
     }
   });
+  if (controls.length) base.branches = [...((base.branches as unknown[]) ?? []), ...controls.map((use) => ({ use }))];
 
   // Grid product of `vary`, then each grid point with each explicit variant.
   let grid: { labels: string[]; set: Record<string, unknown> }[] = [{ labels: [], set: {} }];
@@ -97,11 +129,9 @@ export function expandSweep(raw: unknown, registry: PluginRegistry): { variants:
     grid = grid.flatMap((g) => values.map((v) => ({ labels: [...g.labels, `${shortPath(path)}=${show(v)}`], set: { ...g.set, [path]: v } })));
   }
   const explicit = sweep.variants ?? [{ set: {} }];
-  if (!Array.isArray(explicit)) throw new UserError('/variants: must be an array of { label?, set }', '/variants');
   const variants: ExpandedVariant[] = [];
   for (const g of grid) {
     explicit.forEach((e, i) => {
-      if (typeof e?.set !== 'object' || e.set === null) throw new UserError(`/variants/${i}/set: must be an object of "<json.path>": value`, `/variants/${i}/set`);
       const set = { ...g.set, ...e.set };
       const labels = [...g.labels, ...(e.label ? [e.label] : Object.entries(e.set).map(([p, v]) => `${shortPath(p)}=${show(v)}`))];
       const label = labels.join(', ') || 'base';
@@ -115,16 +145,21 @@ export function expandSweep(raw: unknown, registry: PluginRegistry): { variants:
       }
     });
   }
+  const labels = new Set<string>();
+  for (const v of variants) {
+    if (labels.has(v.label)) throw new UserError(`two variants are labelled "${v.label}": give each a distinct label`, '/variants');
+    labels.add(v.label);
+  }
   const seen = new Map<string, string>();
   for (const v of variants) {
     const other = seen.get(v.resolved.hash);
     if (other) throw new UserError(`variants "${other}" and "${v.label}" are the same run (identical resolved configs)`, '/vary');
     seen.set(v.resolved.hash, v.label);
   }
-  return { variants, controls: controls as ControlKind[] };
+  return { variants, controls };
 }
 
-export function sweepHash(variants: ExpandedVariant[], controls: ControlKind[]): string {
+export function sweepHash(variants: ExpandedVariant[], controls: string[]): string {
   return createHash('sha256')
     .update(stringify({ runs: variants.map((v) => v.resolved.hash).sort(), controls: [...controls].sort() }) as string)
     .digest('hex');
@@ -154,13 +189,7 @@ export async function runSweep(raw: unknown, registry: PluginRegistry, options: 
   const name = (raw as SweepConfig).name;
   const hash = sweepHash(variants, controls);
   const sweepDir = join(options.outDir, `${name}-${hash.slice(0, 12)}`);
-  const runs: SweepRun[] = [];
-  for (const v of variants) {
-    runs.push({ id: v.resolved.hash.slice(0, 12), label: v.label, variant: v.set, control: null, dir: join('runs', runDirName(v.resolved)) });
-    for (const c of controls) {
-      runs.push({ id: `${v.resolved.hash.slice(0, 12)}-${c}`, label: v.label, variant: v.set, control: c, dir: join('runs', `${runDirName(v.resolved)}-${c}`) });
-    }
-  }
+  const runs: SweepRun[] = variants.map((v) => ({ id: v.resolved.hash.slice(0, 12), label: v.label, variant: v.set, dir: join('runs', runDirName(v.resolved)) }));
   const manifest: SweepManifest = { name, hash, runs };
   writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
 
@@ -183,14 +212,14 @@ export async function runSweep(raw: unknown, registry: PluginRegistry, options: 
   const results: RunResult[] = [];
   let remaining = options.stopAfterLevels;
   let complete = true;
-  const order = [...runs.filter((r) => !r.control), ...runs.filter((r) => r.control)];
-  for (const [index, run] of order.entries()) {
-    const variant = variants.find((v) => v.label === run.label)!;
-    options.reporter?.onEvent({ type: 'sweep-run', index, total: order.length, label: run.control ? `${run.label} / ${run.control}` : run.label });
-    let trained = 0;
+  for (const [index, run] of runs.entries()) {
+    // Keyed by id: labels are unique too, but ids are what the manifest names.
+    const variant = variants.find((v) => v.resolved.hash.startsWith(run.id))!;
+    options.reporter?.onEvent({ type: 'sweep-run', index, total: runs.length, label: run.label });
+    let computed = 0;
     const counting: Reporter = {
       onEvent(e) {
-        if (e.type === 'level-end') trained++;
+        if (e.type === 'level-end' || e.type === 'branch-end') computed++;
         options.reporter?.onEvent(e);
       },
     };
@@ -200,11 +229,10 @@ export async function runSweep(raw: unknown, registry: PluginRegistry, options: 
       reporter: counting,
       dataset: await datasetFor(variant.resolved),
       denseCache: join(sweepDir, 'dense'),
-      control: run.control ? { kind: run.control, source: join(sweepDir, 'runs', runDirName(variant.resolved)) } : undefined,
       stopAfterLevels: remaining,
     });
     results.push(result);
-    if (remaining !== undefined) remaining -= trained;
+    if (remaining !== undefined) remaining -= computed;
     if (!result.complete) {
       complete = false;
       break;

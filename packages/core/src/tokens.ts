@@ -12,6 +12,7 @@ export const TOKENS = {
   lrSchedule: Symbol.for('lth.LrSchedule'),
   warmup: Symbol.for('lth.Warmup'),
   optimizer: Symbol.for('lth.Optimizer'),
+  branch: Symbol.for('lth.Branch'),
   backend: Symbol.for('lth.BackendProvider'),
   reporter: Symbol.for('lth.Reporter'),
   registry: Symbol.for('lth.PluginRegistry'),
@@ -28,6 +29,7 @@ export const PLUGIN_KINDS = [
   'lrSchedule',
   'warmup',
   'optimizer',
+  'branch',
   'backend',
 ] as const;
 export type PluginKind = (typeof PLUGIN_KINDS)[number];

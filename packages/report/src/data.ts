@@ -1,9 +1,12 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type ControlKind, type LevelSummary, type SweepManifest, UserError } from '@lth/core';
+import { type LevelStore, type LevelSummary, readJson, RunStore, type SweepManifest, UserError } from '@lth/core';
 
 // The manifest's types (sweep.json) are core's: `lth sweep` writes it, the report reads it.
-export type { ControlKind, SweepManifest, SweepRun } from '@lth/core';
+export type { SweepManifest, SweepRun } from '@lth/core';
+
+/** A control's name: a branch that trains a level of its own (reinit, random-prune, shuffle, ...). */
+export type ControlKind = string;
 
 /** One series of the report: a variant, or a control of a variant. */
 export interface ReportSeries {
@@ -15,6 +18,8 @@ export interface ReportSeries {
   /** Absolute path of the run directory. */
   runDir: string;
   variant: Record<string, unknown>;
+  /** For a control run as a branch: its levels are `level-<L>/branch-<control>-<hash>/` of `runDir`. */
+  branch?: boolean;
 }
 
 /** One completed (replicate, level) of a series, read from its `level-<L>/summary.json`. */
@@ -54,39 +59,36 @@ export function seriesName(label: string, control: ControlKind | null): string {
   return control ? `${label} / ${control}` : label;
 }
 
-function readJsonFile<T>(file: string, what: string): T {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch (error) {
-    throw new UserError(`${what} ${file} is not valid JSON: ${(error as Error).message}`, file);
-  }
-}
-
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
 /** What `lth report` can read: a sweep directory (sweep.json) or a run directory. */
 export function reportKind(dir: string): 'sweep' | 'run' | null {
   if (existsSync(join(dir, 'sweep.json'))) return 'sweep';
-  if (existsSync(join(dir, 'config.json'))) return 'run';
-  if (isDir(dir) && readdirSync(dir).some((d) => /^replicate-\d+$/.test(d))) return 'run';
+  if (isDir(dir) && RunStore.isRun(dir)) return 'run';
   return null;
 }
 
-function numbered(dir: string, prefix: string): number[] {
-  if (!isDir(dir)) return [];
-  const re = new RegExp(`^${prefix}-(\\d+)$`);
-  return readdirSync(dir)
-    .map((d) => re.exec(d))
-    .filter((m): m is RegExpExecArray => m !== null && isDir(join(dir, m[0])))
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
+/** The controls run as branches in a run directory: branches whose results are trained levels. */
+function controlBranches(runDir: string): string[] {
+  const names = new Set<string>();
+  for (const row of new RunStore(runDir).branchRows()) {
+    if (typeof row.result.fractionRemaining === 'number' && typeof row.result.finalTestAccuracy === 'number') names.add(row.branch);
+  }
+  return [...names];
 }
 
-function countLines(file: string): number {
-  if (!existsSync(file)) return 0;
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim()).length;
+/** The levels of a series: the run's own, or those of its control branch, by replicate and level. */
+function seriesLevels(series: ReportSeries): { replicate: number; level: number; store: LevelStore }[] {
+  const store = new RunStore(series.runDir);
+  const out: { replicate: number; level: number; store: LevelStore }[] = [];
+  for (const replicate of store.replicates()) {
+    const rep = store.replicate(replicate);
+    for (const level of rep.levels()) {
+      if (!series.branch) out.push({ replicate, level, store: rep.level(level) });
+      else for (const b of rep.level(level).branches()) if (b.name === series.control) out.push({ replicate, level, store: b.store.level() });
+    }
+  }
+  return out;
 }
 
 /**
@@ -94,23 +96,24 @@ function countLines(file: string): number {
  * run-level summary.json can be stale when a run was killed), and notes started-but-incomplete levels.
  */
 function readRun(series: ReportSeries, rows: ReportRow[], incomplete: IncompleteLevel[]): void {
-  for (const replicate of numbered(series.runDir, 'replicate')) {
-    const repDir = join(series.runDir, `replicate-${replicate}`);
-    for (const level of numbered(repDir, 'level')) {
-      const levelDir = join(repDir, `level-${level}`);
-      const file = join(levelDir, 'summary.json');
-      if (!existsSync(file)) {
-        incomplete.push({ series: series.name, replicate, level, evaluations: countLines(join(levelDir, 'metrics.jsonl')) });
-        continue;
-      }
-      const summary = readJsonFile<LevelSummary>(file, 'level summary');
-      rows.push({ ...summary, replicate, level, series: series.name, label: series.label, control: series.control, runId: series.runId });
+  for (const { replicate, level, store } of seriesLevels(series)) {
+    if (!store.isComplete()) {
+      incomplete.push({ series: series.name, replicate, level, evaluations: store.readMetrics().length });
+      continue;
     }
+    const summary = store.readSummary();
+    rows.push({ ...summary, replicate, level, series: series.name, label: series.label, control: series.control, runId: series.runId });
   }
 }
 
+/** A series per control branch found in the run directory, after the run's own. */
+function withControls(run: ReportSeries): ReportSeries[] {
+  if (!isDir(run.runDir)) return [run];
+  return [run, ...controlBranches(run.runDir).map((c) => ({ ...run, name: seriesName(run.label, c), control: c, branch: true }))];
+}
+
 function parseManifest(file: string): SweepManifest {
-  const raw = readJsonFile<Partial<SweepManifest>>(file, 'sweep manifest');
+  const raw = readJson<Partial<SweepManifest>>(file);
   if (!raw || typeof raw !== 'object' || !Array.isArray(raw.runs)) throw new UserError(`${file}: "runs" must be an array`, '/runs');
   raw.runs.forEach((r, i) => {
     for (const key of ['id', 'label', 'dir'] as const) {
@@ -147,20 +150,22 @@ export function loadReportData(dir: string): ReportData {
     const manifest = parseManifest(join(abs, 'sweep.json'));
     name = manifest.name;
     hash = manifest.hash;
-    series = manifest.runs.map((r) => ({
-      name: seriesName(r.label, r.control ?? null),
-      label: r.label,
-      control: r.control ?? null,
-      runId: r.id,
-      runDir: resolve(abs, r.dir),
-      variant: r.variant ?? {},
-    }));
+    series = manifest.runs.flatMap((r) =>
+      withControls({
+        name: seriesName(r.label, r.control ?? null),
+        label: r.label,
+        control: r.control ?? null,
+        runId: r.id,
+        runDir: resolve(abs, r.dir),
+        variant: r.variant ?? {},
+      }),
+    );
   } else {
-    const configFile = join(abs, 'config.json');
-    const config = existsSync(configFile) ? readJsonFile<{ name?: string; hash?: string; config?: { name?: string } }>(configFile, 'run config') : {};
+    const store = new RunStore(abs);
+    const config = store.hasConfig() ? store.readConfig<{ name?: string; hash?: string; config?: { name?: string } }>() : {};
     name = config.name ?? config.config?.name ?? basename(abs);
     hash = config.hash ?? '';
-    series = [{ name, label: name, control: null, runId: basename(abs), runDir: abs, variant: {} }];
+    series = withControls({ name, label: name, control: null, runId: basename(abs), runDir: abs, variant: {} });
   }
   for (const s of series) {
     if (!isDir(s.runDir)) {

@@ -1,4 +1,5 @@
 import type { AddCommand } from '../context.js';
+import { addBranchCommand } from './branch.js';
 import { addInitCommand } from './init.js';
 import { addModelsCommand } from './models.js';
 import { addPluginsCommand } from './plugins.js';
@@ -16,6 +17,7 @@ import { addValidateCommand } from './validate.js';
 export const COMMANDS: readonly AddCommand[] = [
   addRunCommand,
   addSweepCommand,
+  addBranchCommand,
   addReportCommand,
   addValidateCommand,
   addModelsCommand,

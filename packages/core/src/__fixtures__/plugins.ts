@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DependencyContainer } from 'tsyringe';
 import {
   API_VERSION,
+  type Branch,
   type Dataset,
   type DatasetProvider,
   type Masker,
@@ -130,6 +131,36 @@ export const rewindTo: Rewinder<{ at: number }> = {
   },
 };
 
+/** A control branch: the ticket's mask, a fresh initialisation; trained and stored as a level. */
+export const toyReinit: Branch = {
+  meta: meta('toy-reinit'),
+  optionsSchema: Type.Object({}),
+  defaults: {},
+  async run(ctx) {
+    const summary = await ctx.trainLevel(ctx.masks, { weights: ctx.model.init(ctx.deriveSeed('toy-reinit', ctx.level)), iteration: 0 });
+    return { fractionRemaining: summary.fractionRemaining, finalTestAccuracy: summary.finalTestAccuracy };
+  },
+};
+
+/** A branch that evaluates θT and θ0 of a level and trains two short resumable copies from θ0. */
+export const toyProbe: Branch<{ copies: number }> = {
+  meta: meta('toy-probe'),
+  optionsSchema: Type.Object({ copies: Type.Integer({ minimum: 1, description: 'copies' }) }),
+  defaults: { copies: 2 },
+  defaultLevels: 'all',
+  check: (run, o) => (o.copies > run.totalIterations ? [`copies ${o.copies} > iterations ${run.totalIterations}`] : []),
+  async run(ctx, o) {
+    const out: Record<string, number> = { testAccuracy: ctx.evaluate(ctx.final, 'test').accuracy };
+    for (let c = 0; c < o.copies; c++) {
+      const { final, records } = await ctx.train({ key: `copy-${c}`, weights: ctx.init, masks: ctx.masks, endIteration: 10, dataSeed: ctx.deriveSeed('copy', c), evaluate: false });
+      out[`copy${c}Sum`] = tf.tidy(() => tf.sum(tf.abs(final['h/kernel'])).dataSync()[0]);
+      out[`copy${c}Records`] = records.length;
+      tf.dispose(Object.values(final));
+    }
+    return out;
+  },
+};
+
 export const fixturePlugins = {
   register(container: DependencyContainer) {
     container.register(TOKENS.dataset, { useValue: toyData });
@@ -138,6 +169,8 @@ export const fixturePlugins = {
     container.register(TOKENS.scorer, { useValue: magnitude });
     container.register(TOKENS.masker, { useValue: layerwise });
     container.register(TOKENS.rewinder, { useValue: rewindTo });
+    container.register(TOKENS.branch, { useValue: toyReinit });
+    container.register(TOKENS.branch, { useValue: toyProbe });
   },
 };
 

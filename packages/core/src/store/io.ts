@@ -1,5 +1,6 @@
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { UserError } from '../errors.js';
 
 /**
  * Writes a file atomically: a temporary file beside it, flushed, then renamed over the target.
@@ -32,6 +33,17 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** Reads a JSON file; a missing, unreadable or damaged file is a UserError naming it. */
 export function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`cannot read ${path}: ${(error as Error).message}`, path);
+  }
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, '')) as T;
+  } catch (error) {
+    throw new UserError(`${path} is not valid JSON (${(error as Error).message}); fix or delete it`, path);
+  }
 }

@@ -8,38 +8,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePlugins, toyConfig, toyDataset } from './__fixtures__/plugins.js';
 import { resolveConfig } from './config.js';
 import { API_VERSION, type Masks, type Scorer, type Scores } from './contracts.js';
-import { applyMaskControl, applyScoreControl } from './controls.js';
+import { invertScores, randomWithinLayer } from './sanity-checks.js';
 import { loadPlugins } from './loader.js';
 import { countKept, denseMasks } from './pruning.js';
-import { loadSafetensors } from './safetensors.js';
-import { runExperiment } from './run.js';
+import { loadSafetensors } from './store/safetensors.js';
+import { runExperiment } from './run/loop.js';
 import { TOKENS } from './tokens.js';
 
 const masksOf = (data: Record<string, number[]>): Masks =>
   Object.fromEntries(Object.entries(data).map(([n, d]) => [n, { shape: [d.length], data: Uint8Array.from(d) }]));
 
-describe('pruning controls (unit)', () => {
-  it('invert negates scores (zeros stay +0); none returns the scores as they are', () => {
+describe('pruning sanity checks (unit)', () => {
+  it('invert negates scores (zeros stay +0)', () => {
     const scores: Scores = { a: { shape: [3], data: Float32Array.from([1, 0, -2]) } };
-    expect(applyScoreControl(scores, 'none')).toBe(scores);
-    const inv = applyScoreControl(scores, 'invert').a.data;
+    const inv = invertScores(scores).a.data;
     expect([...inv]).toEqual([-1, 0, 2]);
     expect(Object.is(inv[1], 0)).toBe(true);
     expect([...scores.a.data]).toEqual([1, 0, -2]);
   });
 
-  it('shuffle keeps each tensor’s count, keeps pruned weights pruned, and is seeded', () => {
+  it('random-within-layer keeps each tensor’s count, keeps pruned weights pruned, and is seeded', () => {
     const previous = masksOf({ a: [1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1], b: [1, 1, 1, 1, 1, 1, 1, 1] });
     const next = masksOf({ a: [1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1], b: [1, 1, 0, 0, 0, 0, 0, 0] });
-    expect(applyMaskControl(previous, next, 'none', 1)).toBe(next);
-    const outs = [1, 2, 3].map((seed) => applyMaskControl(previous, next, 'shuffle', seed));
+    const outs = [1, 2, 3].map((seed) => randomWithinLayer(previous, next, seed));
     for (const out of outs) {
       for (const n of ['a', 'b']) {
         expect(countKept(out[n])).toBe(countKept(next[n]));
         out[n].data.forEach((v, i) => expect(v <= previous[n].data[i]).toBe(true));
       }
     }
-    expect(applyMaskControl(previous, next, 'shuffle', 1)).toEqual(outs[0]);
+    expect(randomWithinLayer(previous, next, 1)).toEqual(outs[0]);
     expect(new Set(outs.map((o) => [...o.a.data, ...o.b.data].join(''))).size).toBeGreaterThan(1);
   });
 });
@@ -87,7 +85,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 const pruning = (over: Record<string, unknown>) => ({ pruning: { ...toyConfig().pruning, ...over } });
 
-describe('runExperiment with scorer hooks and controls', () => {
+describe('runExperiment with scorer hooks and sanity checks', () => {
   it('hands the scorer its rate, the masker and the statistic accumulated over the level’s training; saved for resume', async () => {
     const resolved = resolveConfig(toyConfig(pruning({ scorer: { use: 'step-counter' } })), registry);
     seen.length = 0;
@@ -108,13 +106,16 @@ describe('runExperiment with scorer hooks and controls', () => {
     expect(existsSync(join(rep, 'level-2', 'accumulated.safetensors'))).toBe(false);
   });
 
-  it('"invert" keeps the lowest scores, "shuffle" keeps per-layer counts; "none" hashes like no control', async () => {
+  it('"invert" keeps the lowest scores, "random-within-layer" keeps per-layer counts; "none" hashes like none given', async () => {
     const plain = resolveConfig(toyConfig(), registry);
-    expect(resolveConfig(toyConfig(pruning({ control: 'none' })), registry).hash).toBe(plain.hash);
-    const inverted = resolveConfig(toyConfig(pruning({ control: 'invert', schedule: { use: 'iterative', levels: 1, rate: 0.5 } })), registry);
-    const shuffled = resolveConfig(toyConfig(pruning({ control: 'shuffle' })), registry);
+    expect(resolveConfig(toyConfig(pruning({ sanityCheck: 'none' })), registry).hash).toBe(plain.hash);
+    const inverted = resolveConfig(toyConfig(pruning({ sanityCheck: 'invert', schedule: { use: 'iterative', levels: 1, rate: 0.5 } })), registry);
+    const shuffled = resolveConfig(toyConfig(pruning({ sanityCheck: 'random-within-layer' })), registry);
     expect(new Set([plain.hash, inverted.hash, shuffled.hash]).size).toBe(3);
-    expect(() => resolveConfig(toyConfig(pruning({ control: 'flip' })), registry)).toThrow(/\/pruning\/control: must be equal to one of the allowed values: "none", "shuffle", "invert"/);
+    expect(() => resolveConfig(toyConfig(pruning({ sanityCheck: 'flip' })), registry)).toThrow(
+      /\/pruning\/sanityCheck: must be equal to one of the allowed values: "none", "invert", "random-within-layer"/,
+    );
+    expect(() => resolveConfig(toyConfig(pruning({ control: 'shuffle' })), registry)).toThrow(/renamed to \/pruning\/sanityCheck/);
 
     const inv = await runExperiment(inverted, { outDir: tmp(), dataset: toyDataset() });
     const rep = join(inv.runDir, 'replicate-0');

@@ -1,0 +1,167 @@
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type {
+  Dataset,
+  DatasetProvider,
+  LrSchedule,
+  Masker,
+  ModelFactory,
+  ModelSpec,
+  Optimizer,
+  PruningPlan,
+  PruningSchedule,
+  Reporter,
+  Rewinder,
+  RunEvent,
+  Scorer,
+  Warmup,
+} from '../contracts.js';
+import { stateNames } from '../contracts.js';
+import { type ResolvedBranch, type ResolvedConfig, runDirName } from '../config.js';
+import { EvalSet } from '../data.js';
+import { parseDuration } from '../duration.js';
+import { UserError } from '../errors.js';
+import { denseMasks } from '../pruning.js';
+import { RunStore } from '../store/run-store.js';
+import { checkProvenance, type Provenance, provenance } from '../store/provenance.js';
+
+export interface RunOptions {
+  /** Parent of run directories (`./runs` by default in the CLI). */
+  outDir: string;
+  /** Resolves relative paths in the config (the config file's directory). */
+  baseDir?: string;
+  reporter?: Reporter;
+  /** Loaded dataset to reuse (tests, sweeps); loaded from the config when absent. */
+  dataset?: Dataset;
+  /** Stop after this many levels (and branches) have been computed in this invocation (tests of resume). */
+  stopAfterLevels?: number;
+  /** Evaluation set sizes (all of validation and test by default; train: 10,000). */
+  trainEvalExamples?: number;
+  /**
+   * A directory shared by runs that differ only in pruning options (a sweep's variants): the
+   * dense level 0 of each replicate is trained once, stored there by the dense hash, and copied
+   * into every run that needs it. A rewind point the shared run lacks is recomputed by replaying
+   * the dense training up to that iteration, not by training to the end.
+   */
+  denseCache?: string;
+  /** Branches to run instead of the config's own `branches` (`lth branch`). */
+  branches?: ResolvedBranch[];
+  /** False: train nothing, only run branches on complete levels (`lth branch`); stops at the first incomplete level. */
+  trainLevels?: boolean;
+  /** The run directory, when it is not `<outDir>/<name>-<hash12>` (a renamed or moved run). */
+  runDir?: string;
+  /** Called with each level's starting weights (masked, before training): for tests and debugging. */
+  onLevelStart?(replicate: number, level: number, weights: import('../contracts.js').TensorMap, masks: import('../contracts.js').Masks): void;
+}
+
+/** Everything about a run that stays fixed while it trains: plugins, data, model, timing, store. */
+export interface RunContext {
+  resolved: ResolvedConfig;
+  options: RunOptions;
+  store: RunStore;
+  dataset: Dataset;
+  model: ModelSpec;
+  /** Every tensor name of the model's state (weights, then buffers). */
+  stateNames: string[];
+  plan: PruningPlan;
+  scorer: Scorer;
+  masker: Masker;
+  rewinder: Rewinder;
+  optimizer: Optimizer;
+  /** The validated options of a slot (`pruning.scorer`, ...). */
+  opts(slot: string): any;
+  timing: { iterationsPerEpoch: number; totalIterations: number };
+  evalEvery: number;
+  /** The scheduled learning rate (schedule × warmup) at an iteration. */
+  lr(iteration: number): number;
+  /** Dense-run iterations (> 0) whose weights are saved as rewind snapshots. */
+  captureAt: number[];
+  evalSets: { train: EvalSet; validation: EvalSet; test: EvalSet };
+  branches: ResolvedBranch[];
+  backend: string;
+  provenance: Provenance;
+  report(event: RunEvent): void;
+}
+
+/** The directory of a run under `outDir`: `<name>-<hash12>`. */
+export function runDirOf(resolved: ResolvedConfig, outDir: string): string {
+  return join(outDir, runDirName(resolved));
+}
+
+/** Opens (or creates) a run directory and prepares everything its stages share. */
+export async function openRun(resolved: ResolvedConfig, options: RunOptions): Promise<RunContext> {
+  const { config, slots } = resolved;
+  const plugin = <P>(path: string) => slots[path].plugin as P;
+  const opts = (path: string) => slots[path].options as any;
+  const store = new RunStore(options.runDir ?? runDirOf(resolved, options.outDir));
+  if (store.hasConfig()) {
+    const previous = store.readConfig<{ hash?: string }>();
+    if (previous.hash && previous.hash !== resolved.hash) {
+      throw new UserError(`${store.dir} holds a run with a different config (hash ${previous.hash}); use another --out or delete it`, '--out');
+    }
+  }
+  const backend = tf.getBackend();
+  const current = provenance(resolved, backend);
+  checkProvenance(store, current);
+  store.writeConfig({ ...config, hash: resolved.hash, canonical: JSON.parse(resolved.canonical) });
+  store.writeProvenance(current);
+
+  const dataset =
+    options.dataset ??
+    (await plugin<DatasetProvider>('dataset').load(opts('dataset'), { seed: config.seed, resolvePath: (p) => join(options.baseDir ?? process.cwd(), p) }));
+  const model = plugin<ModelFactory>('model').create(opts('model'), dataset);
+  const masker = plugin<Masker>('pruning.masker');
+  // A masker checks its options against the model (e.g. override keys naming layers) when it
+  // first masks; do that now, at rate 0, so a typo fails before hours of dense training.
+  {
+    const dense = denseMasks(model);
+    const zeros = Object.fromEntries(model.prunable.map((n) => [n, { shape: dense[n].shape, data: new Float32Array(dense[n].data.length) }]));
+    masker.mask(zeros, dense, 0, opts('pruning.masker'), { model, level: 1 });
+  }
+  const batchSize = config.training.batchSize;
+  const iterationsPerEpoch = Math.floor(dataset.train.count / batchSize);
+  const totalIterations = parseDuration(config.training.iterations, iterationsPerEpoch, '/training/iterations');
+  const timing = { iterationsPerEpoch, totalIterations };
+  const evalEvery = Math.max(1, parseDuration(config.training.evalEvery, iterationsPerEpoch, '/training/evalEvery'));
+  const baseLr = opts('training.optimizer').lr as number;
+  const lrSchedule = plugin<LrSchedule>('training.lrSchedule');
+  const warmup = plugin<Warmup>('training.warmup');
+  const lr = (it: number) => lrSchedule.lr(it, baseLr, opts('training.lrSchedule'), timing) * warmup.factor(it, opts('training.warmup'), timing);
+  const rewinder = plugin<Rewinder>('pruning.rewind');
+  const captureAt = [...new Set(rewinder.captureAt(opts('pruning.rewind'), timing))].filter((k) => k > 0 && k <= totalIterations).sort((a, b) => a - b);
+  const evalSets = {
+    train: new EvalSet(dataset, dataset.train, options.trainEvalExamples ?? 10_000),
+    validation: new EvalSet(dataset, dataset.validation),
+    test: new EvalSet(dataset, dataset.test),
+  };
+  const plan = plugin<PruningSchedule>('pruning.schedule').plan(opts('pruning.schedule'));
+  const report = (e: RunEvent) => options.reporter?.onEvent(e);
+  report({ type: 'run-start', runDir: store.dir, replicates: config.replicates, levels: plan.levels, iterations: totalIterations, backend });
+  return {
+    resolved,
+    options,
+    store,
+    dataset,
+    model,
+    stateNames: stateNames(model),
+    plan,
+    scorer: plugin<Scorer>('pruning.scorer'),
+    masker,
+    rewinder,
+    optimizer: plugin<Optimizer>('training.optimizer'),
+    opts,
+    timing,
+    evalEvery,
+    lr,
+    captureAt,
+    evalSets,
+    branches: options.branches ?? resolved.branches,
+    backend,
+    provenance: current,
+    report,
+  };
+}
+
+export function closeRun(ctx: RunContext): void {
+  for (const s of Object.values(ctx.evalSets)) s.dispose();
+}
