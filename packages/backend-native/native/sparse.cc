@@ -7,17 +7,41 @@
 // Activations are used transposed ([features, B], rows padded with zeros to a multiple of 8) so
 // the inner loop over the batch is a contiguous, vectorised multiply-add; a scalar loop over the
 // batch would gather and scatter one float at a time and lose to the dense GEMM even at 5 %.
-// The fused optimizer updates then run over the kept entries only; their arithmetic is that of
-// optimizers.cc term by term, so a sparse update equals the masked dense one bit for bit.
+// The fused optimizer updates then run over compact arrays of the kept entries; their arithmetic
+// is that of optimizers.cc term by term, so a sparse update equals the masked dense one bit for bit.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "common.h"
 
+#ifdef __FMA__
+#include <immintrin.h>
+#endif
+
 namespace lth {
 
 namespace {
+
+// GCC/Clang vector extensions: 8 floats, one AVX register (two SSE ones without AVX). Loads and
+// stores go through memcpy, which compiles to unaligned vector moves.
+typedef float v8 __attribute__((vector_size(32)));
+inline v8 Load8(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+// acc + a·x, fused where the CPU has FMA. Only the products use it: their summation order
+// differs from the GEMM's anyway, while the optimizer updates must match optimizers.cc's
+// unfused arithmetic bit for bit (the addon is built with -ffp-contract=off for that).
+inline v8 MulAdd(v8 acc, v8 a, v8 x) {
+#ifdef __FMA__
+  return _mm256_fmadd_ps(a, x, acc);
+#else
+  return acc + a * x;
+#endif
+}
+inline float Sum8(v8 v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
 
 // transposePad(src [rows, cols], dst [cols, stride]): dst[c, r] = src[r, c], zero for r >= rows.
 void TransposePad(const float* src, float* dst, int64_t rows, int64_t cols, int64_t stride) {
@@ -45,22 +69,37 @@ napi_value Transpose(napi_env env, const Args& args) {
   return Undefined(env);
 }
 
-// One block of W floats of the batch: for every output feature o,
-// acc = Σ_p vals[p] · inT[idx[p], b0 : b0 + W], written to out[b, o] (out is [B, outRows]).
-// W is a template constant so the accumulator lives in registers (W/8 AVX registers).
-template <int W>
+// Up to 8 vector registers named one by one: with an array of vectors indexed in a loop GCC
+// keeps the array in memory and stores every register after each entry (about 4x slower).
+#define LTH_FOR_LANES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+// One block of 8*NV floats of the batch: for every output feature o,
+// acc = Σ_p vals[p] · inT[idx[p], b0 : b0 + 8*NV], written to out[b, o] (out is [B, outRows]).
+template <int NV>
 void GatherAxpyBlock(const int32_t* ptr, const int32_t* idx, const float* vals, const float* inT, int64_t stride,
                      int64_t b0, int64_t outRows, int64_t batch, float* out) {
-  const int64_t valid = std::min<int64_t>(W, batch - b0);
+  const int64_t valid = std::min<int64_t>(8 * NV, batch - b0);
   for (int64_t o = 0; o < outRows; o++) {
-    float acc[W];
-    for (int t = 0; t < W; t++) acc[t] = 0.f;
+#define LTH_DECL(t) v8 acc##t = v8{};
+    LTH_FOR_LANES(LTH_DECL)
+#undef LTH_DECL
     for (int32_t p = ptr[o], e = ptr[o + 1]; p < e; p++) {
-      const float a = vals[p];
-      const float* __restrict x = inT + int64_t(idx[p]) * stride + b0;
-      for (int t = 0; t < W; t++) acc[t] += a * x[t];
+      // The rows are scattered over inT (L2-sized): fetch the one 8 entries ahead, every line.
+      if (p + 8 < e) {
+        const float* next = inT + int64_t(idx[p + 8]) * stride + b0;
+        for (int t = 0; t < NV; t += 2) __builtin_prefetch(next + 8 * t);
+      }
+      const v8 a = v8{} + vals[p];
+      const float* x = inT + int64_t(idx[p]) * stride + b0;
+#define LTH_STEP(t) if constexpr (NV > t) acc##t = MulAdd(acc##t, a, Load8(x + 8 * t));
+      LTH_FOR_LANES(LTH_STEP)
+#undef LTH_STEP
     }
-    for (int64_t t = 0; t < valid; t++) out[(b0 + t) * outRows + o] = acc[t];
+    float lanes[64];
+#define LTH_STORE(t) if constexpr (NV > t) std::memcpy(lanes + 8 * t, &acc##t, sizeof(v8));
+    LTH_FOR_LANES(LTH_STORE)
+#undef LTH_STORE
+    for (int64_t t = 0; t < valid; t++) out[(b0 + t) * outRows + o] = lanes[t];
   }
 }
 
@@ -83,17 +122,48 @@ napi_value GatherAxpy(napi_env env, const Args& args) {
   // 64 floats (8 AVX registers) per block: B = 60 is one block; larger batches take several.
   for (int64_t b0 = 0; b0 < batch; b0 += 64) {
     switch (std::min<int64_t>(64, stride - b0) / 8) {
-      case 1: GatherAxpyBlock<8>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 2: GatherAxpyBlock<16>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 3: GatherAxpyBlock<24>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 4: GatherAxpyBlock<32>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 5: GatherAxpyBlock<40>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 6: GatherAxpyBlock<48>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 7: GatherAxpyBlock<56>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      default: GatherAxpyBlock<64>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      case 1: GatherAxpyBlock<1>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      case 2: GatherAxpyBlock<2>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      case 3: GatherAxpyBlock<3>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      case 4: GatherAxpyBlock<4>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      case 5: GatherAxpyBlock<5>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      case 6: GatherAxpyBlock<6>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      case 7: GatherAxpyBlock<7>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+      default: GatherAxpyBlock<8>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
     }
   }
   return Undefined(env);
+}
+
+// One block of 8*NV floats of the batch: out[p] += aT[k, b0:] · bT[colIdx[p], b0:] for every
+// kept (k, colIdx[p]); row k of aT stays in registers while its kept columns stream past.
+template <int NV>
+void SampledBlock(const int32_t* rowPtr, const int32_t* colIdx, const float* aT, const float* bT, float* out,
+                  int64_t K, int64_t stride, int64_t b0) {
+  for (int64_t k = 0; k < K; k++) {
+    if (rowPtr[k] == rowPtr[k + 1]) continue;
+    const float* ak = aT + k * stride + b0;
+#define LTH_DECL(t) const v8 a##t = NV > t ? Load8(ak + 8 * t) : v8{};
+    LTH_FOR_LANES(LTH_DECL)
+#undef LTH_DECL
+    for (int32_t p = rowPtr[k], e = rowPtr[k + 1]; p < e; p++) {
+      if (p + 8 < e) {
+        const float* next = bT + int64_t(colIdx[p + 8]) * stride + b0;
+        for (int t = 0; t < NV; t += 2) __builtin_prefetch(next + 8 * t);
+      }
+      const float* b = bT + int64_t(colIdx[p]) * stride + b0;
+      // Two partial sums (even and odd registers) halve the dependency chain.
+      v8 s0 = a0 * Load8(b), s1 = v8{};
+#define LTH_STEP(t) \
+  if constexpr (NV > t && t > 0) { \
+    if constexpr (t % 2) s1 = MulAdd(s1, a##t, Load8(b + 8 * t)); \
+    else s0 = MulAdd(s0, a##t, Load8(b + 8 * t)); \
+  }
+      LTH_FOR_LANES(LTH_STEP)
+#undef LTH_STEP
+      out[p] += Sum8(s0 + s1);
+    }
+  }
 }
 
 // sampledProduct(rowPtr [K+1], colIdx [nnz], aT [K, stride], bT [N, stride], out [nnz], K, N, stride):
@@ -111,111 +181,122 @@ napi_value SampledProduct(napi_env env, const Args& args) {
   check(rowPtr[0] == 0 && li >= size_t(nnz) && lo >= size_t(nnz), "sampledProduct: idx/out length");
   check(la >= size_t(K * stride) && lb >= size_t(N * stride), "sampledProduct: buffer too small");
   for (int64_t p = 0; p < nnz; p++) check(colIdx[p] >= 0 && colIdx[p] < N, "sampledProduct: index out of range");
-  for (int64_t k = 0; k < K; k++) {
-    const float* __restrict a = aT + k * stride;
-    for (int32_t p = rowPtr[k], e = rowPtr[k + 1]; p < e; p++) {
-      const float* __restrict b = bT + int64_t(colIdx[p]) * stride;
-      float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // 8 partial sums: one AVX register, no serial chain
-      for (int64_t t = 0; t < stride; t += 8)
-        for (int l = 0; l < 8; l++) s[l] += a[t + l] * b[t + l];
-      out[p] = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+  std::fill(out, out + nnz, 0.f);
+  for (int64_t b0 = 0; b0 < stride; b0 += 64) {
+    switch (std::min<int64_t>(64, stride - b0) / 8) {
+      case 1: SampledBlock<1>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+      case 2: SampledBlock<2>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+      case 3: SampledBlock<3>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+      case 4: SampledBlock<4>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+      case 5: SampledBlock<5>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+      case 6: SampledBlock<6>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+      case 7: SampledBlock<7>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+      default: SampledBlock<8>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
     }
   }
   return Undefined(env);
 }
 
-// Reads the common arguments of the sparse updates: kept flat indices, whether the gradient is
-// compact (one value per kept entry) or dense, and the compact weight outputs in both orders.
-struct SparseUpdateArgs {
-  const int32_t* flat;
-  const int32_t* cscOf;
-  int64_t nnz;
-  size_t n;
-  bool compact;
-  float* valsCsr;
-  float* valsCsc;
-};
+// The sparse updates run over compact arrays (one value per kept entry, in row order): the
+// weight, its gradient and the optimizer slots of a pruned layer are never touched at the pruned
+// positions. The loops are optimizers.cc's with mask 1 (`x * 1.f` is exact, so it is left out;
+// `+ 0.f` turns a -0 into the +0 the masked loop writes), so each kept entry gets the same bits.
 
-// adamSparse(flat, cscOf, w, g, gCompact, m, v, outW, outM, outV, valsCsr, valsCsc,
-//            lr, beta1, beta2, eps, step, weightDecay)
-// Writes zeros at the pruned positions of outW/outM/outV, and at each kept index i = flat[p]
-// exactly what optimizers.cc's masked loop writes there (mask 1), plus the new weight into
-// valsCsr[p] and valsCsc[cscOf[p]] for the next step's sparse products.
-napi_value AdamSparse(napi_env env, const Args& args) {
-  size_t nnz, l, n, lg;
+// gather(flat [nnz], dense, out [nnz]): out[p] = dense[flat[p]].
+napi_value Gather(napi_env env, const Args& args) {
+  size_t nnz, n, lo;
   const int32_t* flat = args.i32(0, &nnz);
-  const int32_t* cscOf = args.i32(1, &l); check(l == nnz, "adamSparse: cscOf length");
-  const float* w = args.f32(2, &n);
-  const float* g = args.f32(3, &lg);
-  const bool compact = args.flag(4);
-  check(lg == (compact ? nnz : n), "adamSparse: grad size");
-  const float* m = args.f32(5, &l); check(l == n, "adamSparse: m size");
-  const float* v = args.f32(6, &l); check(l == n, "adamSparse: v size");
-  float* ow = args.f32(7, &l); check(l >= n, "adamSparse: out size");
-  float* om = args.f32(8, &l); check(l >= n, "adamSparse: out size");
-  float* ov = args.f32(9, &l); check(l >= n, "adamSparse: out size");
-  float* valsCsr = args.f32(10, &l); check(l >= nnz, "adamSparse: vals size");
-  float* valsCsc = args.f32(11, &l); check(l >= nnz, "adamSparse: vals size");
-  const double lr = args.num(12), b1 = args.num(13), b2 = args.num(14), eps = args.num(15);
-  const double step = args.num(16), wd = args.num(17);
-  for (size_t p = 0; p < nnz; p++)
-    check(flat[p] >= 0 && size_t(flat[p]) < n && cscOf[p] >= 0 && size_t(cscOf[p]) < nnz, "adamSparse: index out of range");
-  // The same float constants as optimizers.cc's Adam, so each kept weight gets the same bits.
+  const float* dense = args.f32(1, &n);
+  float* out = args.f32(2, &lo);
+  check(lo >= nnz, "gather: out too small");
+  for (size_t p = 0; p < nnz; p++) check(flat[p] >= 0 && size_t(flat[p]) < n, "gather: index out of range");
+  for (size_t p = 0; p < nnz; p++) out[p] = dense[flat[p]];
+  return Undefined(env);
+}
+
+// scatter(flat [nnz], compact [nnz], dense): dense[flat[p]] = compact[p]; other entries untouched.
+napi_value Scatter(napi_env env, const Args& args) {
+  size_t nnz, lc, n;
+  const int32_t* flat = args.i32(0, &nnz);
+  const float* compact = args.f32(1, &lc);
+  float* dense = args.f32(2, &n);
+  check(lc >= nnz, "scatter: compact too small");
+  for (size_t p = 0; p < nnz; p++) check(flat[p] >= 0 && size_t(flat[p]) < n, "scatter: index out of range");
+  for (size_t p = 0; p < nnz; p++) dense[flat[p]] = compact[p];
+  return Undefined(env);
+}
+
+// Restrict pointers (outputs never alias inputs: the JS side allocates them) let GCC vectorise.
+void AdamLoop(size_t n, const float* __restrict w, const float* __restrict g, const float* __restrict m,
+              const float* __restrict v, float* __restrict ow, float* __restrict om, float* __restrict ov, float b1,
+              float b2, float c1, float c2, float bc1, float bc2, float lr, float eps, float wd) {
+  for (size_t j = 0; j < n; j++) {
+    const float gi = g[j] + wd * w[j];
+    const float mi = b1 * m[j] + c1 * gi;
+    const float vi = b2 * v[j] + c2 * gi * gi;
+    const float upd = lr * (mi * bc1) / (std::sqrt(vi * bc2) + eps);
+    ow[j] = (w[j] - upd) + 0.f;
+    om[j] = mi + 0.f;
+    ov[j] = vi;
+  }
+}
+
+void SgdLoop(size_t n, const float* __restrict w, const float* __restrict g, const float* __restrict vel,
+             float* __restrict ow, float* __restrict ovel, float lr, float mom, float wd) {
+  for (size_t j = 0; j < n; j++) {
+    const float gi = g[j] + wd * w[j];
+    const float vi = mom * vel[j] + gi;
+    ow[j] = (w[j] - lr * vi) + 0.f;
+    ovel[j] = vi + 0.f;
+  }
+}
+
+void CheckPermutation(const int32_t* cscOf, size_t nnz, const char* what) {
+  for (size_t p = 0; p < nnz; p++) check(cscOf[p] >= 0 && size_t(cscOf[p]) < nnz, what);
+}
+
+// adamCompact(w, g, m, v, outW, outM, outV, cscOf, outCsc, lr, beta1, beta2, eps, step, weightDecay):
+// optimizers.cc's masked Adam over compact arrays, plus the new weights in column order
+// (outCsc[cscOf[p]] = outW[p]) for the next forward product.
+napi_value AdamCompact(napi_env env, const Args& args) {
+  size_t nnz, l;
+  const float* w = args.f32(0, &nnz);
+  const float* g = args.f32(1, &l); check(l >= nnz, "adamCompact: grad size");
+  const float* m = args.f32(2, &l); check(l >= nnz, "adamCompact: m size");
+  const float* v = args.f32(3, &l); check(l >= nnz, "adamCompact: v size");
+  float* ow = args.f32(4, &l); check(l >= nnz, "adamCompact: out size");
+  float* om = args.f32(5, &l); check(l >= nnz, "adamCompact: out size");
+  float* ov = args.f32(6, &l); check(l >= nnz, "adamCompact: out size");
+  const int32_t* cscOf = args.i32(7, &l); check(l == nnz, "adamCompact: cscOf length");
+  float* oc = args.f32(8, &l); check(l >= nnz, "adamCompact: csc size");
+  const double lr = args.num(9), b1 = args.num(10), b2 = args.num(11), eps = args.num(12);
+  const double step = args.num(13), wd = args.num(14);
+  CheckPermutation(cscOf, nnz, "adamCompact: cscOf out of range");
+  // The same float constants as optimizers.cc's Adam.
   const float fb1 = float(b1), fb2 = float(b2), c1 = float(1 - b1), c2 = float(1 - b2);
   const float bc1 = float(1.0 / (1.0 - std::pow(b1, step)));
   const float bc2 = float(1.0 / (1.0 - std::pow(b2, step)));
   const float flr = float(lr), feps = float(eps), fwd = float(wd);
-  std::memset(ow, 0, n * sizeof(float));
-  std::memset(om, 0, n * sizeof(float));
-  std::memset(ov, 0, n * sizeof(float));
-  for (size_t p = 0; p < nnz; p++) {
-    const size_t i = size_t(flat[p]);
-    const float k = 1.f;
-    const float gi = ((compact ? g[p] : g[i]) + fwd * w[i]) * k;
-    const float mi = (fb1 * m[i] + c1 * gi) * k;
-    const float vi = (fb2 * v[i] + c2 * gi * gi) * k;
-    const float upd = flr * (mi * bc1) / (std::sqrt(vi * bc2) + feps);
-    const float wi = (w[i] - upd) * k + 0.f;
-    ow[i] = wi;
-    om[i] = mi + 0.f;
-    ov[i] = vi;
-    valsCsr[p] = wi;
-    valsCsc[cscOf[p]] = wi;
-  }
+  AdamLoop(nnz, w, g, m, v, ow, om, ov, fb1, fb2, c1, c2, bc1, bc2, flr, feps, fwd);
+  for (size_t p = 0; p < nnz; p++) oc[cscOf[p]] = ow[p];
   return Undefined(env);
 }
 
-// sgdSparse(flat, cscOf, w, g, gCompact, vel, outW, outVel, valsCsr, valsCsc, lr, momentum, weightDecay):
-// optimizers.cc's masked SGD at the kept entries, zeros elsewhere (see adamSparse).
-napi_value SgdSparse(napi_env env, const Args& args) {
-  size_t nnz, l, n, lg;
-  const int32_t* flat = args.i32(0, &nnz);
-  const int32_t* cscOf = args.i32(1, &l); check(l == nnz, "sgdSparse: cscOf length");
-  const float* w = args.f32(2, &n);
-  const float* g = args.f32(3, &lg);
-  const bool compact = args.flag(4);
-  check(lg == (compact ? nnz : n), "sgdSparse: grad size");
-  const float* vel = args.f32(5, &l); check(l == n, "sgdSparse: velocity size");
-  float* ow = args.f32(6, &l); check(l >= n, "sgdSparse: out size");
-  float* ovel = args.f32(7, &l); check(l >= n, "sgdSparse: out size");
-  float* valsCsr = args.f32(8, &l); check(l >= nnz, "sgdSparse: vals size");
-  float* valsCsc = args.f32(9, &l); check(l >= nnz, "sgdSparse: vals size");
-  const float lr = float(args.num(10)), mom = float(args.num(11)), wd = float(args.num(12));
-  for (size_t p = 0; p < nnz; p++)
-    check(flat[p] >= 0 && size_t(flat[p]) < n && cscOf[p] >= 0 && size_t(cscOf[p]) < nnz, "sgdSparse: index out of range");
-  std::memset(ow, 0, n * sizeof(float));
-  std::memset(ovel, 0, n * sizeof(float));
-  for (size_t p = 0; p < nnz; p++) {
-    const size_t i = size_t(flat[p]);
-    const float k = 1.f;
-    const float gi = ((compact ? g[p] : g[i]) + wd * w[i]) * k;
-    const float vi = (mom * vel[i] + gi) * k;
-    const float wi = (w[i] - lr * vi) * k + 0.f;
-    ow[i] = wi;
-    ovel[i] = vi + 0.f;
-    valsCsr[p] = wi;
-    valsCsc[cscOf[p]] = wi;
-  }
+// sgdCompact(w, g, vel, outW, outVel, cscOf, outCsc, lr, momentum, weightDecay): optimizers.cc's
+// masked SGD over compact arrays (see adamCompact).
+napi_value SgdCompact(napi_env env, const Args& args) {
+  size_t nnz, l;
+  const float* w = args.f32(0, &nnz);
+  const float* g = args.f32(1, &l); check(l >= nnz, "sgdCompact: grad size");
+  const float* vel = args.f32(2, &l); check(l >= nnz, "sgdCompact: velocity size");
+  float* ow = args.f32(3, &l); check(l >= nnz, "sgdCompact: out size");
+  float* ovel = args.f32(4, &l); check(l >= nnz, "sgdCompact: out size");
+  const int32_t* cscOf = args.i32(5, &l); check(l == nnz, "sgdCompact: cscOf length");
+  float* oc = args.f32(6, &l); check(l >= nnz, "sgdCompact: csc size");
+  const float lr = float(args.num(7)), mom = float(args.num(8)), wd = float(args.num(9));
+  CheckPermutation(cscOf, nnz, "sgdCompact: cscOf out of range");
+  SgdLoop(nnz, w, g, vel, ow, ovel, lr, mom, wd);
+  for (size_t p = 0; p < nnz; p++) oc[cscOf[p]] = ow[p];
   return Undefined(env);
 }
 
@@ -225,8 +306,10 @@ void InitSparse(napi_env env, napi_value exports) {
   Export(env, exports, "transposePad", Wrap<Transpose>);
   Export(env, exports, "gatherAxpy", Wrap<GatherAxpy>);
   Export(env, exports, "sampledProduct", Wrap<SampledProduct>);
-  Export(env, exports, "adamSparse", Wrap<AdamSparse>);
-  Export(env, exports, "sgdSparse", Wrap<SgdSparse>);
+  Export(env, exports, "gather", Wrap<Gather>);
+  Export(env, exports, "scatter", Wrap<Scatter>);
+  Export(env, exports, "adamCompact", Wrap<AdamCompact>);
+  Export(env, exports, "sgdCompact", Wrap<SgdCompact>);
 }
 
 }  // namespace lth

@@ -35,15 +35,20 @@ export interface NativeAddon {
   /** out[p] = aT[k, :] . bT[colIdx[p], :] for each kept entry p of row k (a sampled product). */
   sampledProduct(rowPtr: Int32Array, colIdx: Int32Array, aT: Float32Array, bT: Float32Array, out: Float32Array,
     rows: number, cols: number, stride: number): void;
-  /** `adam` at the kept flat indices only (zeros elsewhere); g is compact (one value per kept entry) or dense. */
-  adamSparse(flat: Int32Array, cscOf: Int32Array, w: Float32Array, g: Float32Array, gCompact: boolean,
-    m: Float32Array, v: Float32Array, outW: Float32Array, outM: Float32Array, outV: Float32Array,
-    valsCsr: Float32Array, valsCsc: Float32Array,
+  /** out[p] = dense[flat[p]]. */
+  gather(flat: Int32Array, dense: Float32Array, out: Float32Array): void;
+  /** dense[flat[p]] = compact[p]; the other entries are left as they are. */
+  scatter(flat: Int32Array, compact: Float32Array, dense: Float32Array): void;
+  /**
+   * `adam` with mask 1 over compact arrays (one value per kept entry, row order), plus the new
+   * weights in column order: outCsc[cscOf[p]] = outW[p].
+   */
+  adamCompact(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    outW: Float32Array, outM: Float32Array, outV: Float32Array, cscOf: Int32Array, outCsc: Float32Array,
     lr: number, beta1: number, beta2: number, epsilon: number, step: number, weightDecay: number): void;
-  /** `sgd` at the kept flat indices only (zeros elsewhere). */
-  sgdSparse(flat: Int32Array, cscOf: Int32Array, w: Float32Array, g: Float32Array, gCompact: boolean,
-    velocity: Float32Array, outW: Float32Array, outVelocity: Float32Array, valsCsr: Float32Array, valsCsc: Float32Array,
-    lr: number, momentum: number, weightDecay: number): void;
+  /** `sgd` with mask 1 over compact arrays (see adamCompact). */
+  sgdCompact(w: Float32Array, g: Float32Array, velocity: Float32Array, outW: Float32Array, outVelocity: Float32Array,
+    cscOf: Int32Array, outCsc: Float32Array, lr: number, momentum: number, weightDecay: number): void;
   /** The thread policy: at most `max` threads; GEMMs under `parallelFlops` multiply-adds use one. */
   setThreads(max?: number, parallelFlops?: number): number;
   blasInfo(): string;

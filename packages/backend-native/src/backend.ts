@@ -61,7 +61,7 @@ export class NativeBackend extends MathBackendCPU {
   override disposeData(dataId: DataId, force = false): boolean {
     const entry = this.data.has(dataId) ? this.data.get(dataId) : undefined;
     const released = super.disposeData(dataId, force);
-    // A deferred gradient never read has no values to recycle (reading them would compute them).
+    // A compact tensor never read densely has no buffer (and reading `values` would compute one).
     if (entry && !this.data.has(dataId) && !this.sparse.forget(dataId)) this.pool.release(entry.values);
     return released;
   }

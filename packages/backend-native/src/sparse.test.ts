@@ -157,7 +157,7 @@ describe.skipIf(skipReason !== undefined)('sparse kernels for pruned dense layer
     expect(backend.sparse.counts.forward).toBeGreaterThanOrEqual(22);
     expect(backend.sparse.counts.inputGrad).toBeGreaterThanOrEqual(11);
     expect(backend.sparse.counts.weightGrad).toBeGreaterThanOrEqual(22);
-    expect(backend.sparse.counts.materialised).toBe(0);
+    expect(backend.sparse.counts.gradientReads).toBe(0);
     const paths = backend.sparse.usage().filter((u) => u.shape.length === 2).map((u) => `${u.shape.join('x')} ${u.path}`);
     expect(paths.sort()).toEqual(['23x6 dense', '29x23 sparse', '37x29 sparse']);
   });
@@ -173,7 +173,7 @@ describe.skipIf(skipReason !== undefined)('sparse kernels for pruned dense layer
     const o = { steps: 5, batch: 11, layers: [19, 13, 4], keep: [0.25, 0.3], optimizer: 'adam' as const, readGrads: true };
     const { dense, sparse } = bothWays(o);
     expectSameTraining(dense, sparse, 1e-5);
-    expect(backend.sparse.counts.materialised).toBeGreaterThan(0);
+    expect(backend.sparse.counts.gradientReads).toBeGreaterThan(0);
   });
 
   it('x·W, dy·Wᵀ and xᵀ·dy with a tracked weight equal the dense products, pruned positions included', () => {
@@ -201,7 +201,7 @@ describe.skipIf(skipReason !== undefined)('sparse kernels for pruned dense layer
     const sparse = run(true);
     expect(backend.sparse.counts.forward).toBe(2);
     expect(backend.sparse.counts.inputGrad).toBe(1);
-    expect(backend.sparse.counts.materialised).toBe(1);
+    expect(backend.sparse.counts.gradientReads).toBe(1);
     expect(maxRelDiff(sparse, dense)).toBeLessThan(1e-5);
   });
 
@@ -221,7 +221,7 @@ describe.skipIf(skipReason !== undefined)('sparse kernels for pruned dense layer
     backend.sparse.configure({ enabled: false });
     backend.sparse.resetUsage();
     train({ steps: 3, batch: 8, layers: [16, 8, 4], keep: [0.1, 0.2], optimizer: 'adam' });
-    expect(backend.sparse.counts).toEqual({ forward: 0, inputGrad: 0, weightGrad: 0, materialised: 0 });
+    expect(backend.sparse.counts).toEqual({ forward: 0, inputGrad: 0, weightGrad: 0, gradientReads: 0, outputReads: 0 });
     expect(backend.sparse.usage().every((u) => u.path === 'dense')).toBe(true);
   });
 });

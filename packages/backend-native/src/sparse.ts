@@ -3,22 +3,22 @@
  *
  * Core's masked training hands every prunable weight's mask to the fused optimizer kernels
  * (`LthAdamUpdate`, `LthSgdUpdate`). When a rank-2 weight's mask keeps at most `maxDensity` of
- * its entries, the update runs over the kept entries only and its output weight is *tracked*:
- * the backend remembers, for that tensor's data, the mask's sparsity pattern and the kept values
- * in row and column order. Then, until the next update replaces the weight:
+ * its entries, the update runs over compact arrays of the kept entries only, and its outputs
+ * (weight, moments) are *compact tensors*: the backend holds their kept values (row order; the
+ * weight also in column order) and computes the dense array only if someone reads it. Then,
+ * until the next update replaces the weight:
  *
  * - `x·W` and `dy·Wᵀ` (the forward product and the input gradient that tfjs' matMul gradient
  *   computes) run as sparse × dense products over the kept entries;
- * - `xᵀ·dy` for an `x` that was multiplied by a tracked weight (the weight gradient) is computed
- *   only at the kept positions (a sampled dense-dense product). Its tensor is *deferred*: the
- *   fused update with the same mask reads the kept values directly, and any other reader (a
- *   scorer accumulating gradients, `dataSync`, another kernel) gets the full dense product,
- *   computed on first access. So every tensor still holds exactly what the dense kernels would
- *   give, up to float summation order, whoever reads it.
+ * - `xᵀ·dy` for an `x` that was multiplied by a compact weight (the weight gradient) is computed
+ *   only at the kept positions (a sampled dense-dense product);
+ * - the next update reads the kept values of the weight, the gradient and the moments directly.
  *
- * A tracked weight is exactly zero outside its pattern (the update writes +0 there), so a sparse
- * product with it equals the dense one. Nothing here needs core or a config to change; the
- * first step of a level runs dense (its weight comes from the rewinder, not from an update).
+ * Every tensor still holds what the dense kernels would give, whoever reads it: a compact
+ * update output is +0 at the pruned positions (exactly what the masked update writes there), and
+ * a compact weight gradient's dense value is the full product xᵀ·dy (a scorer accumulating
+ * gradients sees the pruned positions too), computed on first access. Nothing here needs core or
+ * a config to change; the first step of a level runs dense (its weight comes from the rewinder).
  */
 import { engine, util, type TensorInfo } from '@tensorflow/tfjs-core';
 
@@ -121,20 +121,22 @@ interface Transposed {
   refs: number;
 }
 
-/** A weight written by a sparse update: zero outside `pattern`, its kept values in both orders. */
-interface TrackedWeight {
+/**
+ * A tensor whose values at a pattern's kept entries are held compactly; its dense values are
+ * computed when first read (`dense`), from `kept` (+0 elsewhere) or, for a weight gradient,
+ * from the transposed factors of the full product.
+ */
+interface CompactTensor {
   pattern: SparsePattern;
-  csr: Float32Array;
-  csc: Float32Array;
-}
-
-/** A weight gradient whose dense values are not computed yet (see the file comment). */
-interface DeferredGrad {
-  pattern: SparsePattern;
-  compact: Float32Array;
-  xT: Transposed;
-  dyT: Transposed;
-  materialised: boolean;
+  /** The tensor's values at the kept entries, in row (CSR) order. */
+  kept: Float32Array;
+  /** A weight's kept values in column (CSC) order, for the forward product. */
+  csc?: Float32Array;
+  /** +0 at every pruned position (an update output); false for a weight gradient. */
+  zeroOutside: boolean;
+  /** A weight gradient's factors: dense = xTᵀ·dyT (released once the dense values exist). */
+  factors?: { xT: Transposed; dyT: Transposed };
+  dense: boolean;
 }
 
 /** One line of `usage()`: a prunable weight's shape, kept fraction and the path its updates took. */
@@ -159,17 +161,21 @@ export interface SparseHost {
 
 const stride8 = (n: number) => Math.max(8, Math.ceil(n / 8) * 8);
 
-/** The sparse-kernel state of one native backend: patterns, tracked weights, deferred gradients. */
+/** The sparse-kernel state of one native backend: patterns, compact tensors, transposed activations. */
 export class SparseKernels {
   private patterns = new WeakMap<DataId, SparsePattern | null>();
-  private readonly tracked = new WeakMap<DataId, TrackedWeight>();
+  private readonly compact = new WeakMap<DataId, CompactTensor>();
   private readonly transposed = new WeakMap<DataId, Transposed>();
   /** Patterns each activation was multiplied with under a gradient tape (for its weight gradient). */
   private readonly links = new WeakMap<DataId, SparsePattern[]>();
-  private readonly deferred = new WeakMap<DataId, DeferredGrad>();
   private readonly usageByKey = new Map<string, SparseUsage>();
-  /** Counts of products that ran sparse (forward, input gradient, weight gradient). */
-  readonly counts = { forward: 0, inputGrad: 0, weightGrad: 0, materialised: 0 };
+  private readonly keptCache = new WeakMap<DataId, number>();
+  /**
+   * Sparse products run (forward, input gradient, weight gradient), and dense values computed
+   * because someone read them: of a weight gradient (`gradientReads`, e.g. a scorer) or of an
+   * update output (`outputReads`, e.g. a snapshot).
+   */
+  readonly counts = { forward: 0, inputGrad: 0, weightGrad: 0, gradientReads: 0, outputReads: 0 };
 
   constructor(
     private readonly host: SparseHost,
@@ -180,12 +186,13 @@ export class SparseKernels {
     return this.opts;
   }
 
-  /** Changes the options; weights already tracked keep their sparse products until their next update. */
+  /** Changes the options; compact weights keep their sparse products until their next update. */
   configure(options: Partial<SparseKernelOptions>): void {
     const next = { ...this.opts, ...options };
     util.assert(next.maxDensity >= 0 && next.maxDensity <= 1, () => `maxDensity must be in [0, 1], got ${next.maxDensity}`);
+    // Patterns are cached with the threshold applied (a mask above it is not even indexed).
+    if (next.maxDensity !== this.opts.maxDensity) this.patterns = new WeakMap();
     this.opts = next;
-    this.patterns = new WeakMap(); // eligibility depends on maxDensity
   }
 
   /** Which path each masked weight's updates took since the last `resetUsage()`. */
@@ -209,11 +216,9 @@ export class SparseKernels {
     let pattern = this.patterns.get(mask.dataId);
     if (pattern === undefined) {
       pattern = null;
-      if (this.opts.enabled && shape.length === 2 && util.arraysEqual(mask.shape, shape) && mask.dtype === 'float32') {
+      if (shape.length === 2 && util.arraysEqual(mask.shape, shape) && mask.dtype === 'float32') {
         const values = this.host.entry(mask.dataId).values as Float32Array;
-        let kept = 0;
-        for (let i = 0; i < values.length; i++) if (values[i] !== 0) kept++;
-        if (kept <= this.opts.maxDensity * values.length) pattern = patternFromMask(values, shape[0]!, shape[1]!);
+        if (this.keptOf(mask) <= this.opts.maxDensity * values.length) pattern = patternFromMask(values, shape[0]!, shape[1]!);
       }
       this.patterns.set(mask.dataId, pattern);
     }
@@ -225,8 +230,6 @@ export class SparseKernels {
   private noteUsage(shape: number[], mask: TensorInfo, pattern: SparsePattern | null): void {
     const path = pattern ? 'sparse' : 'dense';
     const size = util.sizeFromShape(shape);
-    // The kept count of a dense-path mask is only known when it was counted; it is reported as -1
-    // for masks never counted (all-ones masks of unpruned weights are counted too, cheaply, once).
     const kept = pattern ? pattern.nnz : this.keptOf(mask);
     const key = `${shape.join('x')}:${kept}:${path}`;
     const u = this.usageByKey.get(key);
@@ -234,7 +237,7 @@ export class SparseKernels {
     else this.usageByKey.set(key, { shape: [...shape], kept, density: size ? kept / size : 0, path, updates: 1 });
   }
 
-  private readonly keptCache = new WeakMap<DataId, number>();
+  /** Nonzero entries of a mask, counted once per mask. */
   private keptOf(mask: TensorInfo): number {
     let kept = this.keptCache.get(mask.dataId);
     if (kept === undefined) {
@@ -246,30 +249,92 @@ export class SparseKernels {
     return kept;
   }
 
-  /** Compact buffers for a tracked weight's kept values (pooled: one pair per layer and step). */
-  newTracked(pattern: SparsePattern): TrackedWeight {
-    return { pattern, csr: this.host.pool.acquire(pattern.nnz), csc: this.host.pool.acquire(pattern.nnz) };
+  /**
+   * The values of `t` at `pattern`'s kept entries: its compact values when it has them for this
+   * pattern (`owned` false), else gathered from its dense values into a scratch buffer the caller
+   * passes to `done()` afterwards.
+   */
+  keptValues(t: TensorInfo, pattern: SparsePattern): { values: Float32Array; owned: boolean } {
+    const c = this.compact.get(t.dataId);
+    if (c && c.pattern === pattern) return { values: c.kept, owned: false };
+    const values = this.host.pool.acquire(pattern.nnz);
+    this.host.addon.gather(pattern.flat, this.host.float32(t), values);
+    return { values, owned: true };
   }
 
-  /** `dataId` (an update's output weight) holds `weight`'s values. */
-  track(dataId: DataId, weight: TrackedWeight): void {
-    this.tracked.set(dataId, weight);
+  done(v: { values: Float32Array; owned: boolean }): void {
+    if (v.owned) this.host.pool.recycle(v.values);
   }
 
-  /** The kept gradient values of `grad` for `pattern`, when `grad` is a deferred gradient for it. */
-  compactGrad(grad: TensorInfo, pattern: SparsePattern): Float32Array | null {
-    const d = this.deferred.get(grad.dataId);
-    return d && !d.materialised && d.pattern === pattern ? d.compact : null;
+  /** A scratch array for one compact output (kept entries of `pattern`). */
+  allocKept(pattern: SparsePattern): Float32Array {
+    return this.host.pool.acquire(pattern.nnz);
   }
 
   /**
-   * `a·b` (transposes as given) when `b` is a tracked weight and `a` a plain matrix: the forward
+   * A compact update output of `shape`: `kept` at the pattern's kept entries, +0 elsewhere;
+   * `csc` (the same values in column order) makes it a weight the sparse products can use.
+   */
+  compactOutput(shape: number[], pattern: SparsePattern, kept: Float32Array, csc?: Float32Array): TensorInfo {
+    return this.deferred(shape, { pattern, kept, csc, zeroOutside: true, dense: false });
+  }
+
+  /** A tensor whose data is `c`, dense values computed on first read. */
+  private deferred(shape: number[], c: CompactTensor): TensorInfo {
+    const info = this.host.makeTensorInfo(shape, 'float32', new Float32Array(0));
+    this.compact.set(info.dataId, c);
+    const entry = this.host.entry(info.dataId);
+    // Reading `values` (any cpu kernel, readSync, dataSync) computes the dense array once.
+    Object.defineProperty(entry, 'values', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const dense = this.materialise(c);
+        Object.defineProperty(entry, 'values', { value: dense, writable: true, configurable: true, enumerable: true });
+        return dense;
+      },
+      set: (v: unknown) => {
+        c.dense = true; // replaced wholesale: nothing left to compute
+        Object.defineProperty(entry, 'values', { value: v, writable: true, configurable: true, enumerable: true });
+      },
+    });
+    return info;
+  }
+
+  private materialise(c: CompactTensor): Float32Array {
+    const { rows, cols } = c.pattern;
+    const dense = this.host.pool.acquire(rows * cols);
+    if (c.factors) {
+      // dW = xᵀ·dy from the transposed copies: [rows, stride] · [cols, stride]ᵀ (the padding is zero).
+      const { xT, dyT } = c.factors;
+      this.host.addon.batchMatMul(xT.buf, dyT.buf, dense, 1, 1, 1, rows, cols, xT.stride, false, true);
+      this.releaseFactors(c);
+      this.counts.gradientReads++;
+    } else {
+      dense.fill(0);
+      this.host.addon.scatter(c.pattern.flat, c.kept, dense);
+      this.counts.outputReads++;
+    }
+    this.host.pool.adopt(dense);
+    c.dense = true;
+    return dense;
+  }
+
+  private releaseFactors(c: CompactTensor): void {
+    if (!c.factors) return;
+    this.unref(c.factors.xT);
+    this.unref(c.factors.dyT);
+    c.factors = undefined;
+  }
+
+  /**
+   * `a·b` (transposes as given) when `b` is a compact weight and `a` a plain matrix: the forward
    * product (no transposes) or the input gradient (`b` transposed). Null: not applicable.
    */
   matMul(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): { out: Float32Array; outShape: number[] } | null {
     if (!this.opts.enabled || transposeA || a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32') return null;
-    const w = this.tracked.get(b.dataId);
-    if (!w) return null;
+    const w = this.compact.get(b.dataId);
+    if (!w || !w.csc || !w.zeroOutside) return null;
     const p = w.pattern;
     const [batch, inner] = a.shape as [number, number];
     if (inner !== (transposeB ? p.cols : p.rows)) return null;
@@ -281,7 +346,7 @@ export class SparseKernels {
     const outRows = transposeB ? p.rows : p.cols;
     const out = this.host.allocFloat32(batch * outRows);
     if (transposeB) {
-      this.host.addon.gatherAxpy(p.rowPtr, p.colIdx, w.csr, aT.buf, out, outRows, inner, batch, aT.stride);
+      this.host.addon.gatherAxpy(p.rowPtr, p.colIdx, w.kept, aT.buf, out, outRows, inner, batch, aT.stride);
       this.counts.inputGrad++;
     } else {
       this.host.addon.gatherAxpy(p.colPtr, p.rowIdx, w.csc, aT.buf, out, outRows, inner, batch, aT.stride);
@@ -298,8 +363,8 @@ export class SparseKernels {
   }
 
   /**
-   * `aᵀ·dy` for an activation `a` that was multiplied by exactly one tracked pattern of this
-   * shape: a deferred tensor holding the kept values now and the dense product on demand.
+   * `aᵀ·dy` for an activation `a` that was multiplied by exactly one compact weight's pattern of this
+   * shape: a compact tensor holding the kept values now and the dense product on demand.
    */
   weightGrad(a: TensorInfo, dy: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo | null {
     if (!this.opts.enabled || !transposeA || transposeB || a.shape.length !== 2 || dy.shape.length !== 2 || dy.dtype !== 'float32') return null;
@@ -313,49 +378,12 @@ export class SparseKernels {
     const xT = this.transposed.get(a.dataId);
     if (!xT) return null;
     const dyT = this.transpose(dy, true); // usually cached by the input gradient just before
-    const compact = this.host.pool.acquire(pattern.nnz);
-    this.host.addon.sampledProduct(pattern.rowPtr, pattern.colIdx, xT.buf, dyT.buf, compact, rows, cols, xT.stride);
+    const kept = this.host.pool.acquire(pattern.nnz);
+    this.host.addon.sampledProduct(pattern.rowPtr, pattern.colIdx, xT.buf, dyT.buf, kept, rows, cols, xT.stride);
     this.counts.weightGrad++;
     xT.refs++;
     dyT.refs++;
-    const info = this.host.makeTensorInfo([rows, cols], 'float32', new Float32Array(0));
-    const d: DeferredGrad = { pattern, compact, xT, dyT, materialised: false };
-    this.deferred.set(info.dataId, d);
-    const entry = this.host.entry(info.dataId);
-    // Reading `values` (any cpu kernel, readSync, dataSync) computes the dense product once.
-    Object.defineProperty(entry, 'values', {
-      configurable: true,
-      enumerable: true,
-      get: () => {
-        const dense = this.materialise(d);
-        Object.defineProperty(entry, 'values', { value: dense, writable: true, configurable: true, enumerable: true });
-        return dense;
-      },
-      set: (v: unknown) => {
-        this.release(d);
-        Object.defineProperty(entry, 'values', { value: v, writable: true, configurable: true, enumerable: true });
-      },
-    });
-    return info;
-  }
-
-  private materialise(d: DeferredGrad): Float32Array {
-    const { rows, cols } = d.pattern;
-    const dense = this.host.pool.acquire(rows * cols);
-    // dW = xᵀ·dy from the transposed copies: [rows, stride] · [cols, stride]ᵀ (the padding is zero).
-    this.host.addon.batchMatMul(d.xT.buf, d.dyT.buf, dense, 1, 1, 1, rows, cols, d.xT.stride, false, true);
-    this.host.pool.adopt(dense);
-    this.counts.materialised++;
-    this.release(d);
-    return dense;
-  }
-
-  private release(d: DeferredGrad): void {
-    if (d.materialised) return;
-    d.materialised = true;
-    this.host.pool.recycle(d.compact);
-    this.unref(d.xT);
-    this.unref(d.dyT);
+    return this.deferred([rows, cols], { pattern, kept, zeroOutside: false, factors: { xT, dyT }, dense: false });
   }
 
   /** `t` transposed to [features, stride]; cached per data when `keep` (released with the data). */
@@ -379,29 +407,23 @@ export class SparseKernels {
   }
 
   /**
-   * The data of `dataId` is gone: drop what was kept for it. Returns true when it was a deferred
-   * gradient never read (its entry holds no buffer to recycle).
+   * The data of `dataId` is gone: drop what was kept for it. Returns true when its entry holds
+   * no buffer (a compact tensor never read densely), false when the caller should recycle
+   * `entry.values` as usual.
    */
   forget(dataId: DataId): boolean {
-    const w = this.tracked.get(dataId);
-    if (w) {
-      this.tracked.delete(dataId);
-      this.host.pool.recycle(w.csr);
-      this.host.pool.recycle(w.csc);
-    }
     const t = this.transposed.get(dataId);
     if (t) {
       this.transposed.delete(dataId);
       this.unref(t);
     }
     this.links.delete(dataId);
-    const d = this.deferred.get(dataId);
-    if (d) {
-      this.deferred.delete(dataId);
-      const unread = !d.materialised;
-      this.release(d);
-      return unread;
-    }
-    return false;
+    const c = this.compact.get(dataId);
+    if (!c) return false;
+    this.compact.delete(dataId);
+    this.host.pool.recycle(c.kept);
+    if (c.csc) this.host.pool.recycle(c.csc);
+    this.releaseFactors(c);
+    return !c.dense;
   }
 }

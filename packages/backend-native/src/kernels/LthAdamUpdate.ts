@@ -36,23 +36,26 @@ export function lthAdamUpdate({ inputs, backend, attrs }: NativeKernelArgs<LthAd
     util.assert(util.arraysEqual(t!.shape, weight!.shape), () => `${LthAdamUpdate}: ${name} has shape ${t!.shape}, weight ${weight!.shape}`);
   }
   const size = util.sizeFromShape(weight!.shape);
+  const { lr, beta1, beta2, epsilon, step, weightDecay } = attrs;
+  util.assert(step >= 1, () => `${LthAdamUpdate}: step is 1-based, got ${step}`);
+  // A pruned dense layer: update the kept entries only, as compact tensors (src/sparse.ts).
+  const pattern = backend.sparse.patternFor(weight!, mask);
+  if (pattern) {
+    const sparse = backend.sparse;
+    const ins = [weight!, grad!, m!, v!].map((t) => sparse.keptValues(t, pattern));
+    const [w1, m1, v1, csc] = [0, 1, 2, 3].map(() => sparse.allocKept(pattern)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    backend.addon.adamCompact(ins[0]!.values, ins[1]!.values, ins[2]!.values, ins[3]!.values, w1, m1, v1, pattern.cscOf, csc,
+      lr, beta1, beta2, epsilon, step, weightDecay ?? 0);
+    ins.forEach((x) => sparse.done(x));
+    return [
+      sparse.compactOutput(weight!.shape, pattern, w1, csc),
+      sparse.compactOutput(weight!.shape, pattern, m1),
+      sparse.compactOutput(weight!.shape, pattern, v1),
+    ];
+  }
   const outW = backend.allocFloat32(size);
   const outM = backend.allocFloat32(size);
   const outV = backend.allocFloat32(size);
-  const { lr, beta1, beta2, epsilon, step, weightDecay } = attrs;
-  util.assert(step >= 1, () => `${LthAdamUpdate}: step is 1-based, got ${step}`);
-  // A pruned dense layer: update the kept weights only, and track the result for sparse products.
-  const pattern = backend.sparse.patternFor(weight!, mask);
-  if (pattern) {
-    const compact = backend.sparse.compactGrad(grad!, pattern);
-    const tracked = backend.sparse.newTracked(pattern);
-    backend.addon.adamSparse(pattern.flat, pattern.cscOf, backend.float32(weight!), compact ?? backend.float32(grad!),
-      compact !== null, backend.float32(m!), backend.float32(v!), outW, outM, outV, tracked.csr, tracked.csc,
-      lr, beta1, beta2, epsilon, step, weightDecay ?? 0);
-    const w2 = backend.makeTensorInfo(weight!.shape, 'float32', outW);
-    backend.sparse.track(w2.dataId, tracked);
-    return [w2, backend.makeTensorInfo(weight!.shape, 'float32', outM), backend.makeTensorInfo(weight!.shape, 'float32', outV)];
-  }
   backend.addon.adam(backend.float32(weight!), backend.float32(grad!), backend.float32(m!), backend.float32(v!),
     maskValues(backend, mask, size), outW, outM, outV, lr, beta1, beta2, epsilon, step, weightDecay ?? 0);
   return [

@@ -23,20 +23,20 @@ export function lthSgdUpdate({ inputs, backend, attrs }: NativeKernelArgs<LthSgd
     util.assert(util.arraysEqual(t!.shape, weight!.shape), () => `${LthSgdUpdate}: ${name} has shape ${t!.shape}, weight ${weight!.shape}`);
   }
   const size = util.sizeFromShape(weight!.shape);
-  const outW = backend.allocFloat32(size);
-  const outVel = backend.allocFloat32(size);
   const { lr, momentum, weightDecay } = attrs;
-  // A pruned dense layer: update the kept weights only, and track the result for sparse products.
+  // A pruned dense layer: update the kept entries only, as compact tensors (src/sparse.ts).
   const pattern = backend.sparse.patternFor(weight!, mask);
   if (pattern) {
-    const compact = backend.sparse.compactGrad(grad!, pattern);
-    const tracked = backend.sparse.newTracked(pattern);
-    backend.addon.sgdSparse(pattern.flat, pattern.cscOf, backend.float32(weight!), compact ?? backend.float32(grad!),
-      compact !== null, backend.float32(velocity!), outW, outVel, tracked.csr, tracked.csc, lr, momentum ?? 0, weightDecay ?? 0);
-    const w2 = backend.makeTensorInfo(weight!.shape, 'float32', outW);
-    backend.sparse.track(w2.dataId, tracked);
-    return [w2, backend.makeTensorInfo(weight!.shape, 'float32', outVel)];
+    const sparse = backend.sparse;
+    const ins = [weight!, grad!, velocity!].map((t) => sparse.keptValues(t, pattern));
+    const [w1, vel1, csc] = [0, 1, 2].map(() => sparse.allocKept(pattern)) as [Float32Array, Float32Array, Float32Array];
+    backend.addon.sgdCompact(ins[0]!.values, ins[1]!.values, ins[2]!.values, w1, vel1, pattern.cscOf, csc,
+      lr, momentum ?? 0, weightDecay ?? 0);
+    ins.forEach((x) => sparse.done(x));
+    return [sparse.compactOutput(weight!.shape, pattern, w1, csc), sparse.compactOutput(weight!.shape, pattern, vel1)];
   }
+  const outW = backend.allocFloat32(size);
+  const outVel = backend.allocFloat32(size);
   backend.addon.sgd(backend.float32(weight!), backend.float32(grad!), backend.float32(velocity!),
     maskValues(backend, mask, size), outW, outVel, lr, momentum ?? 0, weightDecay ?? 0);
   return [
