@@ -2,12 +2,17 @@
 // Training-speed benchmark of lth's tfjs backends (cpu, wasm, native) and PyTorch as reference.
 //
 //   npm run bench [-- --json] [-- --backends cpu,wasm,native] [-- --quick] [-- --no-torch] [-- --no-conv] [-- --no-data]
+//                 [-- --no-sparse] [-- --sparse-only] [-- --sparse-curve]
 //
 // Reports ms/step of a LeNet-300-100 Adam step at batch 60 (dense and masked), GEMM GFLOP/s
 // (1024^3 and LeNet's 60x784x300), a Conv-2 step on native, lth/PyTorch ratios where
 // python3 has torch, and the per-iteration data preparation (core's BatchStream.batchAt on
 // MNIST and on CIFAR-10-shaped data with crop-and-flip augmentation) as ms/batch and as a
 // fraction of the step it feeds (--no-data skips it).
+// On native it also times the LeNet step at pruned levels (21 %, 7 %, 3.6 % of weights left, the
+// paper's 20 %/10 % per-level rates) with the sparse kernels (issue 14) against today's
+// dense-masked path, interleaved in one run; --sparse-curve adds the crossover curve (one kept
+// fraction for every layer, sparse forced on) and --sparse-only skips everything else.
 // It builds the train step from tf ops directly (matMul, add, relu, softmax cross-entropy,
 // variableGrads, and the fused LthAdamUpdate kernel where the backend has it), as core does.
 import { spawnSync } from 'node:child_process';
@@ -50,16 +55,24 @@ const LENET = [784, 300, 100, 10];
 const BATCH = 60;
 const ADAM = { lr: 0.0012, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
 
-/** A LeNet-300-100 trainer on the current backend; `keep` is the fraction of weights kept. */
+/**
+ * A LeNet-300-100 trainer on the current backend; `keep` is the fraction of weights kept, one
+ * number for every layer or one per layer.
+ */
 function lenetTrainer(keep) {
   const params = [];
   const masks = [];
   const m = [];
   const v = [];
+  let kept = 0;
+  let total = 0;
   tf.tidy(() => {
     for (let l = 0; l < LENET.length - 1; l++) {
       const [fanIn, fanOut] = [LENET[l], LENET[l + 1]];
-      const mask = keep < 1 ? Float32Array.from(values(fanIn * fanOut, 90 + l), (x) => (x < 2 * keep - 1 ? 1 : 0)) : null;
+      const k = Array.isArray(keep) ? keep[l] : keep;
+      const mask = k < 1 ? Float32Array.from(values(fanIn * fanOut, 90 + l), (x) => (x < 2 * k - 1 ? 1 : 0)) : null;
+      kept += mask ? mask.reduce((a, b) => a + b, 0) : fanIn * fanOut;
+      total += fanIn * fanOut;
       const w = values(fanIn * fanOut, l + 1, Math.sqrt(6 / (fanIn + fanOut)));
       if (mask) w.forEach((x, i) => { w[i] = x * mask[i]; });
       params.push(tf.variable(tf.tensor2d(w, [fanIn, fanOut])), tf.variable(tf.zeros([fanOut])));
@@ -111,7 +124,7 @@ function lenetTrainer(keep) {
     });
   };
   const dispose = () => tf.dispose([...params, ...m, ...v, ...masks.filter(Boolean), ...ones, x, y]);
-  return { run, dispose, fused };
+  return { run, dispose, fused, remaining: kept / total };
 }
 
 /**
@@ -216,6 +229,68 @@ function time(f, { warmup = 3, budgetMs = 3000, maxCalls = 1000, minCalls = 3 } 
   return { median: samples[Math.floor(samples.length / 2)], best: samples[0], calls: samples.length };
 }
 
+/**
+ * ms per call of `a` and of `b`, alternating blocks of calls so both see the same machine load
+ * (on a shared machine, timing one after the other compares two different loads).
+ */
+function timePair(a, b, { warmup = 5, budgetMs = 4000, block = 10 } = {}) {
+  for (let i = 0; i < warmup; i++) { a(); b(); }
+  const samples = [[], []];
+  const start = performance.now();
+  while (samples[0].length < 3 * block || performance.now() - start < budgetMs) {
+    [a, b].forEach((f, k) => {
+      for (let i = 0; i < block; i++) {
+        const t0 = performance.now();
+        f();
+        samples[k].push(performance.now() - t0);
+      }
+    });
+  }
+  return samples.map((s) => {
+    s.sort((x, y) => x - y);
+    return { median: s[Math.floor(s.length / 2)], best: s[0], calls: s.length };
+  });
+}
+
+// LeNet-300-100 at IMP levels 7, 12 and 15 with 20 % of the hidden layers' and 10 % of the output
+// layer's remaining weights pruned per level: 21.07 %, 6.95 % and 3.58 % of the weights remain.
+const SPARSE_LEVELS = [
+  { label: '21%', level: 7 },
+  { label: '7%', level: 12 },
+  { label: '3.6%', level: 15 },
+];
+const levelKeep = (level) => [0.8 ** level, 0.8 ** level, 0.9 ** level];
+const SPARSE_CURVE = [1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02];
+
+/** The LeNet step dense-masked (sparse kernels off) vs sparse, interleaved, at each `keep`. */
+function sparseVsDense(sparse, keeps, maxDensity, opts) {
+  const rows = [];
+  for (const keep of keeps) {
+    sparse.configure({ enabled: false });
+    const dense = lenetTrainer(keep);
+    sparse.configure({ enabled: true, maxDensity });
+    const sp = lenetTrainer(keep);
+    // The toggle is read at each update: run each trainer with its own setting.
+    const [d, s] = timePair(
+      () => { sparse.configure({ enabled: false }); dense.run(); },
+      () => { sparse.configure({ enabled: true, maxDensity }); sp.run(); },
+      opts,
+    );
+    rows.push({
+      remaining: round(100 * dense.remaining, 2),
+      denseMaskedMsPerStep: round(d.median, 3), denseMaskedBestMsPerStep: round(d.best, 3),
+      sparseMsPerStep: round(s.median, 3), sparseBestMsPerStep: round(s.best, 3),
+      speedupBest: round(d.best / s.best, 2), speedupMedian: round(d.median / s.median, 2),
+      sparseLayers: sparse.usage().filter((u) => u.shape.length === 2 && u.path === 'sparse').length,
+    });
+    sparse.resetUsage();
+    dense.dispose();
+    sp.dispose();
+  }
+  sparse.configure({ enabled: true, maxDensity: sparse.defaultMaxDensity ?? 0.3 });
+  return rows;
+}
+
 function gemmGflops(m, k, n, opts) {
   const a = tf.tensor2d(values(m * k, 3), [m, k]);
   const b = tf.tensor2d(values(k * n, 4), [k, n]);
@@ -239,6 +314,7 @@ const results = {
     node: process.version, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null,
   },
   lenet300100: {},
+  sparse: null,
   conv2: { notes: 'cpu: minutes per step; wasm: no Conv2DBackpropFilter kernel in tfjs 4.22' },
   data: {
     notes: `core BatchStream.batchAt(i) at batch ${BATCH}, tensors disposed; fractions: median batch over median step`,
@@ -277,6 +353,26 @@ for (const name of wanted) {
   }
   const slow = name === 'cpu';
   const opts = { budgetMs: slow ? Math.min(budget, 2000) : budget, warmup: slow ? 1 : 5, maxCalls: slow ? 10 : 2000 };
+  if (name === 'native' && !flag('no-sparse')) {
+    // Sparse levels (issue 14): the step with LTH_SPARSE_KERNELS on vs off, side by side.
+    const sparse = tf.backend().sparse;
+    if (sparse) {
+      const { DEFAULT_MAX_DENSITY } = await import(join(here, '../../packages/backend-native/dist/sparse.js'));
+      sparse.defaultMaxDensity = DEFAULT_MAX_DENSITY;
+      const pairOpts = { budgetMs: quick ? 1500 : 5000 };
+      log('[bench] native sparse levels');
+      const levels = {};
+      const rows = sparseVsDense(sparse, SPARSE_LEVELS.map((l) => levelKeep(l.level)), DEFAULT_MAX_DENSITY, pairOpts);
+      SPARSE_LEVELS.forEach((l, i) => { levels[l.label] = { level: l.level, ...rows[i] }; });
+      results.sparse = { maxDensity: DEFAULT_MAX_DENSITY, levels };
+      if (flag('sparse-curve')) {
+        log('[bench] native sparse crossover curve');
+        const curve = sparseVsDense(sparse, SPARSE_CURVE, 1, { budgetMs: quick ? 1000 : 3000 });
+        results.sparse.curve = curve.map((r, i) => ({ keep: SPARSE_CURVE[i], ...r }));
+      }
+    }
+  }
+  if (flag('sparse-only')) continue;
   const entry = {};
   for (const [label, keep] of [['dense', 1], ['masked', 0.2]]) {
     const t = lenetTrainer(keep);
@@ -340,7 +436,7 @@ for (const name of wanted) {
 
 // ---------------------------------------------------------------------------------------------
 // PyTorch reference, where some python3 has torch.
-if (!flag('no-torch')) {
+if (!flag('no-torch') && !flag('sparse-only')) {
   for (const py of ['python3', '/usr/bin/python3']) {
     const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
     if (probe.status !== 0) continue;
@@ -389,7 +485,16 @@ if (native) results.ratios.maskedOverDenseNative = round(native.maskedBestMsPerS
 if (results.conv2?.native && results.torch?.conv2) {
   results.ratios.nativeOverTorchConv2 = round(results.conv2.native.bestMsPerStep / results.torch.conv2.bestMsPerStep, 2);
 }
+const torchLevels = results.torch?.lenet300100?.levels;
+if (results.sparse && torchLevels) {
+  for (const [label, row] of Object.entries(results.sparse.levels)) {
+    if (torchLevels[label]) row.sparseOverTorchMasked = round(row.sparseBestMsPerStep / torchLevels[label].maskedBestMsPerStep, 2);
+  }
+}
+const level = (label) => results.sparse?.levels?.[label];
 results.targets = {
+  'sparse >= 1.5x dense-masked at 21%': level('21%') ? level('21%').speedupBest >= 1.5 : 'not measured',
+  'sparse >= 3x dense-masked at 3.6%': level('3.6%') ? level('3.6%').speedupBest >= 3 : 'not measured',
   'LeNet step <= 1.0x PyTorch': results.ratios.nativeOverTorchLenet === undefined ? 'not measured' : results.ratios.nativeOverTorchLenet <= 1.0,
   'native >= 15x faster than wasm': results.ratios.wasmOverNativeLenet === undefined ? 'not measured' : results.ratios.wasmOverNativeLenet >= 15,
   'masked <= 1.05x dense': native ? results.ratios.maskedOverDenseNative <= 1.05 : 'not measured',
@@ -415,6 +520,16 @@ if (json) {
       console.log(`  ${name.padEnd(8)} MNIST ${d.mnistMsPerBatch} [${d.mnistBestMsPerBatch}] = ${round(100 * d.mnistOverLenetStep, 1)}% of a LeNet step;` +
         `  CIFAR-10-shaped ${d.cifarShapedMsPerBatch}, with crop+flip ${d.cifarShapedAugmentedMsPerBatch} [${d.cifarShapedAugmentedBestMsPerBatch}]` +
         (d.cifarAugmentedOverConv2Step === undefined ? '' : ` = ${round(100 * d.cifarAugmentedOverConv2Step, 2)}% of a Conv-2 step`));
+    }
+  }
+  if (results.sparse) {
+    console.log(`\nLeNet-300-100 at pruned levels, native: sparse kernels vs dense-masked, interleaved (ms/step: median, best in brackets; maxDensity ${results.sparse.maxDensity})`);
+    const line = (label, r) => `  ${label.padEnd(12)} dense-masked ${String(r.denseMaskedMsPerStep).padStart(7)} [${r.denseMaskedBestMsPerStep}]  sparse ${String(r.sparseMsPerStep).padStart(7)} [${r.sparseBestMsPerStep}]  ` +
+      `speedup ${r.speedupBest}x best, ${r.speedupMedian}x median  (${r.sparseLayers} sparse layers${r.sparseOverTorchMasked ? `; sparse/torch masked ${r.sparseOverTorchMasked}` : ''})`;
+    for (const [label, r] of Object.entries(results.sparse.levels)) console.log(line(`${label} (${r.remaining}%)`, r));
+    if (results.sparse.curve) {
+      console.log('  crossover (every layer at one kept fraction, sparse forced):');
+      for (const r of results.sparse.curve) console.log(line(`keep ${r.keep}`, r));
     }
   }
   if (results.conv2?.native) console.log(`\nConv-2, Adam, batch 60: native ${results.conv2.native.msPerStep} [${results.conv2.native.bestMsPerStep}] ms/step${results.torch?.conv2 ? `, torch ${results.torch.conv2.msPerStep} [${results.torch.conv2.bestMsPerStep}] ms/step (${results.torch.conv2.threads} threads)` : ''}`);

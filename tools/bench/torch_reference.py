@@ -34,7 +34,8 @@ def lenet_step_ms(keep):
     params, masks = [], []
     for fan_in, fan_out in zip(sizes, sizes[1:]):
         w = (torch.rand(fan_in, fan_out) * 2 - 1) * (6 / (fan_in + fan_out)) ** 0.5
-        mask = (torch.rand(fan_in, fan_out) < keep).float() if keep < 1 else None
+        k = keep[len(masks) // 2] if isinstance(keep, list) else keep  # one fraction per layer, or one for all
+        mask = (torch.rand(fan_in, fan_out) < k).float() if k < 1 else None
         if mask is not None:
             w *= mask
         params += [w.requires_grad_(), torch.zeros(fan_out, requires_grad=True)]
@@ -107,6 +108,13 @@ if not CONV_ONLY:
     masked, masked_best = lenet_step_ms(0.2)
     out["lenet300100"] = {"denseMsPerStep": round(dense, 3), "denseBestMsPerStep": round(dense_best, 3),
                           "maskedMsPerStep": round(masked, 3), "maskedBestMsPerStep": round(masked_best, 3)}
+    # bench.mjs' sparse levels (IMP levels 7, 12, 15 at 20 %/10 % per level): PyTorch's masked
+    # step there, to compare with lth's sparse step at the same sparsity.
+    levels = {}
+    for label, level in (("21%", 7), ("7%", 12), ("3.6%", 15)):
+        median, best = lenet_step_ms([0.8 ** level, 0.8 ** level, 0.9 ** level])
+        levels[label] = {"maskedMsPerStep": round(median, 3), "maskedBestMsPerStep": round(best, 3)}
+    out["lenet300100"]["levels"] = levels
     out["gemm"] = {"60x784x300": round(gemm_gflops(60, 784, 300), 1), "1024^3 1 thread": round(gemm_gflops(1024, 1024, 1024), 1)}
 else:
     torch.set_num_threads(2)
