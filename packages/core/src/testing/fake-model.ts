@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, Masks, ModelSpec, RewindContext, ScorerContext, TensorMap } from '../contracts.js';
 import { denseMasks } from '../pruning.js';
+import { createScorerContext } from '../run/scorer-context.js';
+import { fastRng } from '../seed.js';
 
 export interface FakeModelOptions {
   inputSize?: number;
@@ -56,17 +58,8 @@ export function fakeModel({ inputSize = 6, hidden = 5, classes = 3 }: FakeModelO
   };
 }
 
-/** A deterministic generator in [0, 1) (mulberry32): test data that does not depend on tf's RNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator in [0, 1): test data that does not depend on tf's RNG (core's `fastRng`). */
+export const seededRandom = fastRng;
 
 /** Masks with roughly `fractionPruned` of each prunable weight pruned, from a seed. */
 export function randomMasks(model: Pick<ModelSpec, 'prunable' | 'shapes'>, fractionPruned: number, seed: number): Masks {
@@ -163,7 +156,7 @@ export function fakeScorerContext(opts: FakeScorerContextOptions = {}): FakeScor
   const classes = opts.classes ?? model.shapes[model.weightNames[model.weightNames.length - 1]][0];
   let batchesDrawn = 0;
 
-  return {
+  const context = createScorerContext({
     model,
     weights,
     init,
@@ -178,9 +171,10 @@ export function fakeScorerContext(opts: FakeScorerContextOptions = {}): FakeScor
         y: tf.cast(tf.oneHot(tf.randomUniform([size], 0, classes, 'int32', batchSeed + 1) as tf.Tensor1D, classes), 'float32'),
       }));
     },
-    gradients(at: TensorMap, batch: Batch): TensorMap {
-      return fakeModelGradients(at, masks, batch);
-    },
+    gradients: (at: TensorMap, batch: Batch): TensorMap => fakeModelGradients(at, masks, batch),
+  });
+  return {
+    ...context,
     dispose() {
       disposeMap(init);
       disposeMap(weights);

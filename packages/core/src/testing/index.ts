@@ -1,5 +1,5 @@
 /**
- * `@lth/core/testing`: the conformance suite every scorer, masker and rewinder runs, and the
+ * `@lth/core/testing`: the conformance suite every scorer, masker, rewinder and branch runs, and the
  * tiny fake model it runs them on. Framework-agnostic (`node:assert`): call the checks from any
  * test runner; they throw on a violation, naming the plugin.
  *
@@ -11,6 +11,7 @@ export { checkPluginShape } from './check-plugin.js';
 export { checkScorer, type CheckScorerOptions } from './check-scorer.js';
 export { checkMasker, tiedScores, type CheckMaskerOptions, type MaskAllocation } from './check-masker.js';
 export { checkRewinder, type CheckRewinderOptions } from './check-rewinder.js';
+export { checkBranch, type CheckBranchOptions, fakeDataset } from './check-branch.js';
 export {
   fakeModel,
   fakeScorerContext,

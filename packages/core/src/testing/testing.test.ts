@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
 import * as tf from '@tensorflow/tfjs-core';
-import { API_VERSION, type Masker, type Masks, type Rewinder, type Scorer, type Scores } from '../contracts.js';
+import { API_VERSION, type Branch, type Masker, type Masks, type Rewinder, type Scorer, type Scores } from '../contracts.js';
 import { countKept, countToPrune, pruneLowest } from '../pruning.js';
-import { checkMasker, checkRewinder, checkScorer, fakeModel, fakeScorerContext, randomMasks } from './index.js';
+import { checkBranch, checkMasker, checkRewinder, checkScorer, fakeModel, fakeScorerContext, randomMasks } from './index.js';
 
 // Small reference plugins written against the contracts, and broken variants of them: the suite
 // must accept the former and reject each of the latter with a message that names the problem.
@@ -160,4 +160,31 @@ describe('conformance suite', () => {
     b.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+});
+
+describe('checkBranch', () => {
+  const branch = (run: Branch['run'], extra: Partial<Branch> = {}): Branch => ({
+    meta: { name: 'probe', version: '1.0.0', apiVersion: API_VERSION },
+    optionsSchema: Type.Object({}),
+    defaults: {},
+    run,
+    ...extra,
+  });
+  it('accepts a branch that evaluates and trains through the context', async () => {
+    await checkBranch(
+      branch(async (ctx) => {
+        const { final } = await ctx.train({ key: 'copy', weights: ctx.init, masks: ctx.masks, endIteration: 5, evaluate: false });
+        const accuracy = ctx.evaluate(final, 'test').accuracy;
+        tf.dispose(Object.values(final));
+        return { accuracy, level: ctx.level };
+      }),
+    );
+  }, 60_000);
+  it('rejects a branch that leaks tensors, returns nested values or fails at a level it claims', async () => {
+    await expect(checkBranch(branch(async (ctx) => ({ n: tf.clone(ctx.final['dense1/kernel']).size })))).rejects.toThrow(/tensor\(s\) left behind/);
+    await expect(checkBranch(branch(async () => ({ nested: { a: 1 } as never })))).rejects.toThrow(/result field "nested"/);
+    await expect(checkBranch(branch(async () => ({}), { defaultLevels: 'all' as const, run: async (ctx) => (ctx.level === 0 ? Promise.reject(new Error('level 0 unsupported')) : {}) }))).rejects.toThrow(
+      /level 0 unsupported/,
+    );
+  }, 60_000);
 });
