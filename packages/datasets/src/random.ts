@@ -7,7 +7,7 @@ import { fastRng, gaussian, permutation as corePermutation } from '@lth/core';
 export const seededRandom = fastRng;
 export { gaussian };
 
-/** A uniformly random permutation of 0..n-1 (Fisher–Yates), fixed by `seed`. */
+/** Core's permutation of 0..n-1 drawn from `fastRng(seed)`. */
 export function permutation(n: number, seed: number): Uint32Array {
   return corePermutation(n, fastRng(seed));
 }
