@@ -263,7 +263,7 @@ const levelKeep = (level) => [0.8 ** level, 0.8 ** level, 0.9 ** level];
 const SPARSE_CURVE = [1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02];
 
 /** The LeNet step dense-masked (sparse kernels off) vs sparse, interleaved, at each `keep`. */
-function sparseVsDense(sparse, keeps, maxDensity, opts) {
+function sparseVsDense(sparse, keeps, maxDensity, defaultMaxDensity, opts) {
   const rows = [];
   for (const keep of keeps) {
     sparse.configure({ enabled: false });
@@ -287,7 +287,7 @@ function sparseVsDense(sparse, keeps, maxDensity, opts) {
     dense.dispose();
     sp.dispose();
   }
-  sparse.configure({ enabled: true, maxDensity: sparse.defaultMaxDensity ?? 0.3 });
+  sparse.configure({ enabled: true, maxDensity: defaultMaxDensity });
   return rows;
 }
 
@@ -358,16 +358,15 @@ for (const name of wanted) {
     const sparse = tf.backend().sparse;
     if (sparse) {
       const { DEFAULT_MAX_DENSITY } = await import(join(here, '../../packages/backend-native/dist/sparse.js'));
-      sparse.defaultMaxDensity = DEFAULT_MAX_DENSITY;
       const pairOpts = { budgetMs: quick ? 1500 : 5000 };
       log('[bench] native sparse levels');
       const levels = {};
-      const rows = sparseVsDense(sparse, SPARSE_LEVELS.map((l) => levelKeep(l.level)), DEFAULT_MAX_DENSITY, pairOpts);
+      const rows = sparseVsDense(sparse, SPARSE_LEVELS.map((l) => levelKeep(l.level)), DEFAULT_MAX_DENSITY, DEFAULT_MAX_DENSITY, pairOpts);
       SPARSE_LEVELS.forEach((l, i) => { levels[l.label] = { level: l.level, ...rows[i] }; });
       results.sparse = { maxDensity: DEFAULT_MAX_DENSITY, levels };
       if (flag('sparse-curve')) {
         log('[bench] native sparse crossover curve');
-        const curve = sparseVsDense(sparse, SPARSE_CURVE, 1, { budgetMs: quick ? 1000 : 3000 });
+        const curve = sparseVsDense(sparse, SPARSE_CURVE, 1, DEFAULT_MAX_DENSITY, { budgetMs: quick ? 1000 : 3000 });
         results.sparse.curve = curve.map((r, i) => ({ keep: SPARSE_CURVE[i], ...r }));
       }
     }
