@@ -202,9 +202,14 @@ export interface ScoreAccumulator<O = Record<string, unknown>> {
   step(state: TensorMap, step: TrainingStep, options: O): TensorMap;
 }
 
+/** What a scorer needs from the run: trained weights (not pruning at init), the rewind point θk. */
+export type ScorerNeed = 'training' | 'rewind';
+
 export interface Scorer<O = Record<string, unknown>> extends Plugin<O> {
   /** One score per prunable weight; higher = keep. Pruned entries are ignored by maskers. */
   score(ctx: ScorerContext, options: O): Promise<Scores> | Scores;
+  /** Optional: what it needs, so that a config that cannot provide it fails before training. */
+  requires?(options: O): ScorerNeed[];
   /** Optional: a statistic accumulated during training, handed to `score` as `ctx.accumulated`. */
   accumulator?: ScoreAccumulator<O>;
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import stringify from 'safe-stable-stringify';
-import type { Dataset, DatasetProvider, Reporter } from './contracts.js';
+import type { Dataset, Reporter } from './contracts.js';
+import { loadDataset } from './run/context.js';
+import { preflight } from './run/preflight.js';
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { formatAjvErrors, type ResolvedConfig, resolveConfig, runDirName } from './config.js';
@@ -165,6 +167,28 @@ export function sweepHash(variants: ExpandedVariant[], controls: string[]): stri
     .digest('hex');
 }
 
+/** Loads each distinct dataset config once (variants rarely vary the data). */
+export function datasetCache(baseDir?: string): (resolved: ResolvedConfig) => Promise<Dataset> {
+  const datasets = new Map<string, Promise<Dataset>>();
+  return (resolved) => {
+    const key = stringify(resolved.config.dataset) as string;
+    if (!datasets.has(key)) datasets.set(key, loadDataset(resolved, baseDir));
+    return datasets.get(key)!;
+  };
+}
+
+/** Every variant's mistakes that can be known before training (`preflight`), each named by its variant. */
+export async function preflightVariants(variants: ExpandedVariant[], datasetFor: (resolved: ResolvedConfig) => Promise<Dataset>): Promise<void> {
+  for (const v of variants) {
+    try {
+      preflight(v.resolved, await datasetFor(v.resolved));
+    } catch (error) {
+      if (error instanceof UserError) throw new UserError(`variant "${v.label}": ${error.message}`, error.field);
+      throw error;
+    }
+  }
+}
+
 export interface SweepOptions {
   outDir: string;
   baseDir?: string;
@@ -193,21 +217,8 @@ export async function runSweep(raw: unknown, registry: PluginRegistry, options: 
   const manifest: SweepManifest = { name, hash, runs };
   writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
 
-  // One load per distinct dataset config (variants rarely vary the data).
-  const datasets = new Map<string, Promise<Dataset>>();
-  const datasetFor = (resolved: ResolvedConfig) => {
-    const key = stringify(resolved.config.dataset) as string;
-    let d = datasets.get(key);
-    if (!d) {
-      const slot = resolved.slots.dataset;
-      d = (slot.plugin as DatasetProvider).load(slot.options as never, {
-        seed: resolved.config.seed,
-        resolvePath: (p) => join(options.baseDir ?? process.cwd(), p),
-      });
-      datasets.set(key, d);
-    }
-    return d;
-  };
+  const datasetFor = datasetCache(options.baseDir);
+  await preflightVariants(variants, datasetFor);
 
   const results: RunResult[] = [];
   let remaining = options.stopAfterLevels;

@@ -37,6 +37,7 @@ export const movementScorer: Scorer<MovementScorerOptions> = {
   meta: { name: 'movement', version: VERSION, apiVersion: API_VERSION, description: 'How far training moved each weight, |θT − θ0| (Zhou et al. 2019)' },
   optionsSchema,
   defaults: { from: 'init' },
+  requires: ({ from }) => (from === 'rewind' ? ['training', 'rewind'] : ['training']),
   score: scoreBy('movement', (now, ref) => tf.abs(tf.sub(now, ref))),
 };
 
@@ -50,5 +51,6 @@ export const magnitudeIncreaseScorer: Scorer<MovementScorerOptions> = {
   },
   optionsSchema,
   defaults: { from: 'init' },
+  requires: ({ from }) => (from === 'rewind' ? ['training', 'rewind'] : ['training']),
   score: scoreBy('magnitude-increase', (now, ref) => tf.sub(tf.abs(now), tf.abs(ref))),
 };

@@ -28,6 +28,7 @@ export const taylorScorer: Scorer<TaylorScorerOptions> = {
   },
   optionsSchema,
   defaults: { batches: 1 },
+  requires: () => ['training'],
   accumulator: {
     init: (model) => tf.tidy(() => Object.fromEntries(model.prunable.map((n) => [n, tf.zeros(model.shapes[n])]))),
     step: (state, { weights, gradients }) =>

@@ -21,7 +21,7 @@ import { type ResolvedBranch, type ResolvedConfig, runDirName } from '../config.
 import { EvalSet } from '../data.js';
 import { parseDuration } from '../duration.js';
 import { UserError } from '../errors.js';
-import { denseMasks } from '../pruning.js';
+import { preflight } from './preflight.js';
 import { RunStore } from '../store/run-store.js';
 import { checkProvenance, type Provenance, provenance } from '../store/provenance.js';
 
@@ -88,6 +88,12 @@ export function runDirOf(resolved: ResolvedConfig, outDir: string): string {
   return join(outDir, runDirName(resolved));
 }
 
+/** Loads a config's dataset through its plugin (relative paths resolved from `baseDir`). */
+export function loadDataset(resolved: ResolvedConfig, baseDir = process.cwd()): Promise<Dataset> {
+  const slot = resolved.slots.dataset;
+  return (slot.plugin as DatasetProvider).load(slot.options as never, { seed: resolved.config.seed, resolvePath: (p) => join(baseDir, p) });
+}
+
 /** Opens (or creates) a run directory and prepares everything its stages share. */
 export async function openRun(resolved: ResolvedConfig, options: RunOptions): Promise<RunContext> {
   const { config, slots } = resolved;
@@ -106,18 +112,10 @@ export async function openRun(resolved: ResolvedConfig, options: RunOptions): Pr
   store.writeConfig({ ...config, hash: resolved.hash, canonical: JSON.parse(resolved.canonical) });
   store.writeProvenance(current);
 
-  const dataset =
-    options.dataset ??
-    (await plugin<DatasetProvider>('dataset').load(opts('dataset'), { seed: config.seed, resolvePath: (p) => join(options.baseDir ?? process.cwd(), p) }));
+  const dataset = options.dataset ?? (await loadDataset(resolved, options.baseDir));
+  preflight(resolved, dataset);
   const model = plugin<ModelFactory>('model').create(opts('model'), dataset);
   const masker = plugin<Masker>('pruning.masker');
-  // A masker checks its options against the model (e.g. override keys naming layers) when it
-  // first masks; do that now, at rate 0, so a typo fails before hours of dense training.
-  {
-    const dense = denseMasks(model);
-    const zeros = Object.fromEntries(model.prunable.map((n) => [n, { shape: dense[n].shape, data: new Float32Array(dense[n].data.length) }]));
-    masker.mask(zeros, dense, 0, opts('pruning.masker'), { model, level: 1 });
-  }
   const batchSize = config.training.batchSize;
   const iterationsPerEpoch = Math.floor(dataset.train.count / batchSize);
   const totalIterations = parseDuration(config.training.iterations, iterationsPerEpoch, '/training/iterations');

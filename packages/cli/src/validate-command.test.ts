@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lth } from './test-utils/in-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lth-validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = {
+  name: 'pre',
+  dataset: { use: 'synthetic', validation: 20, train: 120, test: 40, inputShape: [6], numClasses: 3 },
+  model: { use: 'lenet-8-4' },
+  training: { optimizer: { use: 'adam', lr: 0.01 }, batchSize: 10, iterations: 20, evalEvery: 10 },
+  pruning: { schedule: { use: 'iterative', levels: 2, rate: 0.5 } },
+};
+const set = (over: Record<string, unknown>, pruning: Record<string, unknown> = {}) => ({ ...base, ...over, pruning: { ...base.pruning, ...pruning } });
+
+async function validate(config: unknown) {
+  const file = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  return lth('validate', file);
+}
+
+describe('lth validate catches before training what would fail during it', () => {
+  it('accepts a sound config', async () => {
+    const r = await validate(base);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it.each([
+    ['an override naming no layer', set({}, { masker: { use: 'layerwise', overrides: { nosuch: 0.1 } } }), /nosuch/],
+    ['a rewind point at or past the end of training', set({}, { rewind: { use: 'iteration', at: 20 } }), /\/pruning\/rewind\/at: rewinding to iteration 20 leaves nothing to train/],
+    ['a scorer needing θk with a rewinder that has none', set({}, { scorer: { use: 'movement', from: 'rewind' }, rewind: { use: 'lr-rewind', at: 0 } }), /\/pruning\/scorer: scorer "movement" needs the rewind point θk, but rewinder "lr-rewind"/],
+    ['a scorer of trained weights pruning at initialisation', set({}, { schedule: { use: 'one-shot', sparsity: 0.5, atInit: true }, scorer: { use: 'movement' } }), /cannot prune at initialisation/],
+    ['a batch larger than the training split', set({ training: { ...base.training, batchSize: 1000 } }), /\/training\/batchSize: 1000 is larger than the 100 training examples/],
+    ['a branch on a level the run does not have', set({ branches: [{ use: 'reinit', levels: [1, 5] }] }), /\/branches\/0\/levels: level 5 does not exist/],
+    ['evaluation every 0 iterations', set({ training: { ...base.training, evalEvery: 0 } }), /\/training\/evalEvery: must be at least 1/],
+  ])('%s', async (_what, config, message) => {
+    const r = await validate(config);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('in a sweep, names the variant whose config is wrong, before anything trains', async () => {
+    const r = await validate({ ...base, vary: { 'pruning.rewind.at': [0, 50] } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/variant "rewind.at=50": invalid config:\n {2}\/pruning\/rewind\/at/);
+  });
+});
