@@ -1,8 +1,9 @@
 // @ts-check
 import { TOKENS } from '@lth/core';
 import { magnitudePowerScorer } from './magnitude-power-scorer.js';
+import { supermaskBranch } from './supermask-branch.js';
 
-export { magnitudePowerScorer };
+export { magnitudePowerScorer, supermaskBranch };
 
 /**
  * Adds this package's plugins to `container`. lth's loader calls it once per run on a child
@@ -11,4 +12,5 @@ export { magnitudePowerScorer };
  */
 export function register(container) {
   container.register(TOKENS.scorer, { useValue: magnitudePowerScorer });
+  container.register(TOKENS.branch, { useValue: supermaskBranch });
 }

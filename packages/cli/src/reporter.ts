@@ -83,6 +83,19 @@ export class ConsoleReporter implements Reporter {
           `${this.sweep}replicate ${e.replicate} level ${e.level} done in ${e.summary.seconds.toFixed(1)} s: test acc ${pct(e.summary.finalTestAccuracy)} (early stop at ${e.summary.earlyStopIteration}: ${pct(e.summary.earlyStopTestAccuracy)})`,
         );
         break;
+      case 'branch-start':
+        this.line(`${this.sweep}replicate ${e.replicate} level ${e.level}: branch ${e.branch}`);
+        break;
+      case 'branch-message':
+        this.line(`  ${e.branch}: ${e.message}`);
+        break;
+      case 'branch-end': {
+        const shown = Object.entries(e.result)
+          .slice(0, 6)
+          .map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : v}`);
+        this.line(`${this.sweep}replicate ${e.replicate} level ${e.level}: branch ${e.branch} done${shown.length ? `: ${shown.join(', ')}` : ''}`);
+        break;
+      }
       case 'run-end':
         // The table itself goes to stdout (main); this stream carries progress only.
         this.line(`results: ${e.runDir}/summary.csv`);

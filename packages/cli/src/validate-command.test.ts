@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,5 +47,32 @@ describe('lth validate catches before training what would fail during it', () =>
     const r = await validate({ ...base, vary: { 'pruning.rewind.at': [0, 50] } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/variant "rewind.at=50": invalid config:\n {2}\/pruning\/rewind\/at/);
+  });
+});
+
+describe('lth run after the redesign', () => {
+  it('scores by movement from θk (the rewind point) after level 0 (it used to exit 2)', async () => {
+    const file = join(dir, 'movement.json');
+    writeFileSync(file, JSON.stringify(set({}, { scorer: { use: 'movement', from: 'rewind' }, rewind: { use: 'iteration', at: 10 } })));
+    const r = await lth('run', file, '--out', join(dir, 'runs'), '--backend', 'cpu');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ 2 +25\.00 /);
+  });
+
+  it('records provenance, and refuses to resume a run computed by another major version of a plugin', async () => {
+    const file = join(dir, 'provenance.json');
+    writeFileSync(file, JSON.stringify({ ...base, name: 'prov' }));
+    const out = join(dir, 'prov-runs');
+    expect((await lth('run', file, '--out', out, '--backend', 'cpu')).code).toBe(0);
+    const [runDir] = readdirSync(out);
+    const provenanceFile = join(out, runDir!, 'provenance.json');
+    const provenance = JSON.parse(readFileSync(provenanceFile, 'utf8'));
+    expect(provenance.plugins).toMatchObject({ '@lth/datasets': '0.1.0', '@lth/models': '0.1.0', '@lth/strategy-magnitude': '0.1.0', '@lth/core': '0.1.0' });
+    expect(provenance.backends).toEqual(['cpu']);
+    expect(provenance.node).toBe(process.version);
+    writeFileSync(provenanceFile, JSON.stringify({ ...provenance, plugins: { ...provenance.plugins, '@lth/models': '7.0.0' } }));
+    const again = await lth('run', file, '--out', out, '--backend', 'cpu');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/other major versions \(@lth\/models 7\.0\.0 → 0\.1\.0\)/);
   });
 });

@@ -126,6 +126,10 @@ describe('a third-party plugin installed from a tarball beside @lth/cli', () => 
     expect(rows).toContainEqual(expect.objectContaining({ kind: 'masker', name: 'layerwise', package: '@lth/strategy-magnitude' }));
     expect(rows).toContainEqual(expect.objectContaining({ kind: 'rewinder', name: 'iteration', package: '@lth/rewind-late' }));
     expect(rows).toContainEqual(expect.objectContaining({ kind: 'dataset', name: 'synthetic', package: '@lth/datasets' }));
+    expect(rows).toContainEqual(expect.objectContaining({ kind: 'branch', name: 'example-supermask', package: 'lth-plugin-example', version: '1.0.0' }));
+    for (const control of ['reinit', 'random-prune', 'shuffle']) {
+      expect(rows).toContainEqual(expect.objectContaining({ kind: 'branch', name: control, package: '@lth/controls' }));
+    }
     // Nothing was picked up from the repository's own node_modules.
     expect(rows.filter((row) => row.package === '@lth/backend-native')).toEqual([]);
   }, 120_000);
@@ -161,5 +165,16 @@ describe('a third-party plugin installed from a tarball beside @lth/cli', () => 
       [2, 0.25, 'cpu'],
     ]);
     expect(r.stdout).toMatch(/% weights left/);
+
+    // Its branch, on the run just made: every level (it asks for all), resumable, in branches.csv.
+    const branch = await exec(lth, ['branch', join(out, runDir!), 'example-supermask', '--set', 'split=validation', '--backend', 'cpu'], project);
+    expect(branch.code, branch.stderr).toBe(0);
+    const rows = JSON.parse(readFileSync(join(out, runDir!, 'branches.json'), 'utf8')) as { level: number; branch: string; result: Record<string, number> }[];
+    expect(rows.map((row) => [row.level, row.branch])).toEqual([0, 1, 2].map((l) => [l, 'example-supermask']));
+    for (const row of rows) {
+      expect(row.result.supermaskAccuracy).toBeGreaterThanOrEqual(0);
+      expect(row.result.trainedAccuracy).toBeLessThanOrEqual(1);
+    }
+    expect(readFileSync(join(out, runDir!, 'branches.csv'), 'utf8').split('\n')[0]).toBe('replicate,level,branch,id,supermaskAccuracy,trainedAccuracy');
   }, 120_000);
 });

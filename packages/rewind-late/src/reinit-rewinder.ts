@@ -13,15 +13,17 @@ export function reinitSeed(seed: number, level: number): number {
 }
 
 /**
- * The random re-initialisation control: each pruned level keeps the mask but starts from new
- * random weights (same distribution as θ0) at iteration 0, to show that θ0 matters.
+ * Re-initialisation as the run's own rewinder: each pruned level keeps the mask but starts from
+ * new random weights (same distribution as θ0) at iteration 0, so the whole iterative search runs
+ * without θ0. The control of a found ticket (its mask, fresh weights, at each level) is the
+ * `reinit` branch of @lth/controls.
  */
 export const reinitRewinder: Rewinder<ReinitRewinderOptions> = {
   meta: {
     name: 'reinit',
     version: VERSION,
     apiVersion: API_VERSION,
-    description: 'Control: keep the mask, re-initialise the weights randomly (a seed derived from the run seed and level)',
+    description: 'Each pruned level keeps the mask and re-initialises the weights randomly (a seed derived from the run seed and level)',
   },
   optionsSchema,
   defaults: {},
