@@ -5,13 +5,13 @@ const optionsSchema = Type.Object({}, { additionalProperties: false });
 export type RandomScorerOptions = Static<typeof optionsSchema>;
 
 /**
- * Uniform random scores in [0, 1): the random-pruning control. Seeded by the context's seed (a
+ * Uniform random scores in [0, 1): random pruning as the run's own scorer (the whole search without a criterion). Seeded by the context's seed (a
  * function of the run's seed, the replicate and the level) and the weight's name, so a rerun
  * prunes the same weights. With `layerwise` it keeps each layer's rate; with `global` it prunes
  * uniformly over all weights.
  */
 export const randomScorer: Scorer<RandomScorerOptions> = {
-  meta: { name: 'random', version: VERSION, apiVersion: API_VERSION, description: 'Uniform random scores, seeded (the random-pruning control)' },
+  meta: { name: 'random', version: VERSION, apiVersion: API_VERSION, description: 'Uniform random scores, seeded (random pruning at every level; the control of a found ticket is the random-prune branch)' },
   optionsSchema,
   defaults: {},
   score(ctx) {

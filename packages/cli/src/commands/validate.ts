@@ -11,18 +11,19 @@ export const addValidateCommand: AddCommand = (program, ctx) => {
     .command('validate')
     .description('check a run or sweep config (schemas, and everything knowable before training: data, layers, durations); print the resolved config(s)')
     .argument('<config>', 'JSON config file')
-    .action(async (file: string) => {
+    .option('--no-data', 'check schemas and plugin names only, without loading the data (skips the checks that need it)')
+    .action(async (file: string, o: { data: boolean }) => {
       const { registry } = await ctx.discover();
       const raw = ctx.readConfig(file);
       if (isSweep(raw)) {
         const { variants, controls } = expandSweep(raw, registry);
-        await preflightVariants(variants, datasetCache(dirname(resolve(file))));
+        if (o.data) await preflightVariants(variants, datasetCache(dirname(resolve(file))));
         const runs = variants.map((v) => ({ label: v.label, runDir: runDirName(v.resolved), hash: v.resolved.hash, config: v.resolved.config }));
         ctx.out(JSON.stringify({ sweep: true, variants: runs, controls }, null, 2));
         return;
       }
       const resolved = resolveConfig(raw, registry);
-      preflight(resolved, await loadDataset(resolved, dirname(resolve(file))));
+      if (o.data) preflight(resolved, await loadDataset(resolved, dirname(resolve(file))));
       ctx.out(JSON.stringify({ runDir: runDirName(resolved), hash: resolved.hash, config: resolved.config }, null, 2));
     });
 };
