@@ -1,23 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Batch, Masks, ModelSpec, Scores, ScorerContext, TensorMap } from '../contracts.js';
+import type { Batch, Masks, ModelSpec, ScorerContext, TensorMap } from '../contracts.js';
 import { applyMasks, batchLoss, maskTensors } from '../train.js';
 
-/** The parts a ScorerContext is built from; `gradients` defaults to autodiff of the masked loss. */
-export interface ScorerContextParts {
-  model: ModelSpec;
-  weights: TensorMap;
-  init: TensorMap;
-  rewind?: TensorMap;
-  masks: Masks;
-  level: number;
-  seed: number;
-  rate?: number;
-  accumulated?: TensorMap;
-  sampleBatch(size?: number): Batch;
-  /** The configured masker, bound to its options (for scorers that prune in rounds). */
-  mask?(scores: Scores, masks: Masks, rate: number): Masks;
-  gradients?(weights: TensorMap, batch: Batch): TensorMap;
-}
+/** The parts a ScorerContext is built from: all of it, with `gradients` defaulting to autodiff of the masked loss. */
+export type ScorerContextParts = Omit<ScorerContext, 'gradients'> & Partial<Pick<ScorerContext, 'gradients'>>;
 
 /** ∂loss/∂w for every trainable weight at `weights ⊙ masks`; buffers (batch-norm statistics) ride along. */
 export function maskedGradients(model: ModelSpec, masks: Masks, weights: TensorMap, batch: Batch): TensorMap {
