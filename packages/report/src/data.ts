@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type LevelStore, type LevelSummary, readJson, RunStore, type SweepManifest, UserError } from '@lth/core';
+import { type BranchRow, type LevelStore, type LevelSummary, readJson, RunStore, type SweepManifest, UserError } from '@lth/core';
 
 // The manifest's types (sweep.json) are core's: `lth sweep` writes it, the report reads it.
 export type { SweepManifest, SweepRun } from '@lth/core';
@@ -52,6 +52,8 @@ export interface ReportData {
   incomplete: IncompleteLevel[];
   /** Run directories named by sweep.json that do not exist (yet). */
   missingRuns: string[];
+  /** Results of branches other than controls (analyses), by series: a row of numbers each. */
+  branches: (BranchRow & { series: string })[];
 }
 
 /** The series name of a sweep entry: the label, plus ` / <control>` for a control. */
@@ -174,9 +176,15 @@ export function loadReportData(dir: string): ReportData {
     }
     readRun(s, rows, incomplete);
   }
+  const branches = series
+    .filter((s) => !s.branch && !s.control && isDir(s.runDir))
+    .flatMap((s) => {
+      const controls = new Set(series.filter((c) => c.branch && c.runDir === s.runDir).map((c) => c.control));
+      return new RunStore(s.runDir).branchRows().filter((b) => !controls.has(b.branch)).map((b) => ({ ...b, series: s.name }));
+    });
   const order = new Map(series.map((s, i) => [s.name, i]));
   rows.sort((a, b) => order.get(a.series)! - order.get(b.series)! || a.replicate - b.replicate || a.level - b.level);
-  return { kind, dir: abs, name, hash, series, rows, incomplete, missingRuns };
+  return { kind, dir: abs, name, hash, series, rows, incomplete, missingRuns, branches };
 }
 
 /** The mean and spread over replicates of one measure at one (series, level). */

@@ -47,6 +47,20 @@ function seriesTable(data: ReportData): string {
   return `<table><thead><tr><th class="l">series</th><th class="l">kind</th><th class="l">run directory</th><th>replicates</th><th>levels complete</th><th class="l">backend</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** Results of branches other than controls: one table per branch, a row per (series, replicate, level). */
+function branchTables(data: ReportData): string {
+  const names = [...new Set(data.branches.map((b) => b.id))];
+  return names
+    .map((id) => {
+      const rows = data.branches.filter((b) => b.id === id);
+      const keys = [...new Set(rows.flatMap((r) => Object.keys(r.result)))];
+      const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(5)) : escapeHtml(String(v ?? '–')));
+      const body = rows.map((r) => `<tr><td class="l">${escapeHtml(r.series)}</td><td>${r.replicate}</td><td>${r.level}</td>${keys.map((k) => `<td>${cell(r.result[k])}</td>`).join('')}</tr>`);
+      return `<h3>${escapeHtml(rows[0]!.branch)} <code>${escapeHtml(id)}</code></h3><table><thead><tr><th class="l">series</th><th>replicate</th><th>level</th>${keys.map((k) => `<th>${escapeHtml(k)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+    })
+    .join('\n');
+}
+
 function notes(data: ReportData): string {
   const items: string[] = [];
   for (const m of data.missingRuns) items.push(`run directory <code>${escapeHtml(relative(data.dir, m))}</code> does not exist yet`);
@@ -81,6 +95,7 @@ ${seriesTable(data)}
 ${figures}
 <h2 id="results">Results (mean over replicates)</h2>
 ${resultsTable(data)}
+${data.branches.length ? `<h2 id="branches">Branches</h2>\n<p class="meta">Each run's branches.csv holds the same rows.</p>\n${branchTables(data)}` : ''}
 </body>
 </html>
 `;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LevelSummary, UserError } from '@lth/core';
@@ -97,6 +97,30 @@ describe('loadReportData', () => {
     expect(data.kind).toBe('run');
     expect(data.series.map((s) => s.name)).toEqual(['lenet-single']);
     expect(data.rows).toHaveLength(6);
+  });
+
+  it('reads controls run as branches as series of their own, and other branches as result rows', async () => {
+    writeFixtureRun(dir, { label: 'x', control: null, variant: {}, offset: 0 }, 1, [0, 1, 2], 'lenet-branches');
+    for (const level of [1, 2]) {
+      // A control stores a level of its own in its branch directory (branch-<name>-<hash12>/).
+      const control = join(dir, 'replicate-0', `level-${level}`, 'branch-reinit-0123456789ab');
+      writeFixtureRun(control, { label: 'x', control: 'reinit', variant: {}, offset: -0.02 }, 1, [level]);
+      const summary = JSON.parse(readFileSync(join(control, 'replicate-0', `level-${level}`, 'summary.json'), 'utf8'));
+      writeFileSync(join(control, 'summary.json'), JSON.stringify(summary));
+      writeFileSync(join(control, 'result.json'), JSON.stringify({ fractionRemaining: summary.fractionRemaining, finalTestAccuracy: summary.finalTestAccuracy }));
+      const probe = join(dir, 'replicate-0', `level-${level}`, 'branch-probe-ba9876543210');
+      mkdirSync(probe, { recursive: true });
+      writeFileSync(join(probe, 'result.json'), JSON.stringify({ barrier: 0.01 * level }));
+    }
+    const data = loadReportData(dir);
+    expect(data.series.map((s) => s.name)).toEqual(['lenet-branches', 'lenet-branches / reinit']);
+    expect(data.rows.filter((r) => r.control === 'reinit').map((r) => r.level)).toEqual([1, 2]);
+    expect(data.branches.map((b) => [b.series, b.level, b.branch, b.result.barrier])).toEqual([
+      ['lenet-branches', 1, 'probe', 0.01],
+      ['lenet-branches', 2, 'probe', 0.02],
+    ]);
+    const { html } = await writeReport(dir);
+    expect(readFileSync(html, 'utf8')).toMatch(/<h2 id="branches">Branches<\/h2>[\s\S]*branch-probe-ba9876543210[\s\S]*<th>barrier<\/th>/);
   });
 
   it('rejects a directory that is neither a run nor a sweep, saying what it expected', () => {
