@@ -70,7 +70,9 @@ export interface AdamOptions {
  * Adam as in PyTorch (L2 weight decay added to the gradient). With a mask, the gradient, both
  * moments and the weight are multiplied by it, so pruned weights and their moments stay 0.
  * Fused kernel `LthAdamUpdate`: inputs { weight, grad, m, v, mask }, attrs
- * { lr, beta1, beta2, epsilon, step (1-based), weightDecay } → [weight', m', v'].
+ * { lr, beta1, beta2, epsilon, step (1-based), weightDecay, name } → [weight', m', v'].
+ * `name` (the weight's name) only labels the update, e.g. in a backend's report of which
+ * kernel path each weight took; it never changes the result.
  */
 export const adam: Optimizer<AdamOptions> = {
   meta: meta('adam', 'Adam (Kingma & Ba), masked'),
@@ -100,7 +102,7 @@ export const adam: Optimizer<AdamOptions> = {
               const [w2, m2, v2] = tf.engine().runKernel(
                 FUSED_KERNELS.adam,
                 { weight: w, grad: g, m: mv, v: vv, mask: mask ?? m.onesLike(name, w) },
-                { lr, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, step, weightDecay: o.weightDecay },
+                { lr, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, step, weightDecay: o.weightDecay, name },
               ) as tf.Tensor[];
               w.assign(w2);
               mv.assign(m2);
@@ -147,7 +149,7 @@ export interface SgdOptions {
 /**
  * SGD with (heavy-ball) momentum as in PyTorch: vel ← μ·vel + g; w ← w − lr·vel; masked.
  * Fused kernel `LthSgdUpdate`: inputs { weight, grad, velocity, mask }, attrs
- * { lr, momentum, weightDecay } → [weight', velocity'].
+ * { lr, momentum, weightDecay, name } → [weight', velocity'] (`name` as for Adam).
  */
 export const sgd: Optimizer<SgdOptions> = {
   meta: meta('sgd', 'stochastic gradient descent with momentum, masked'),
@@ -171,7 +173,7 @@ export const sgd: Optimizer<SgdOptions> = {
               const [w2, v2] = tf.engine().runKernel(
                 FUSED_KERNELS.sgd,
                 { weight: w, grad: g, velocity: vv, mask: mask ?? vel.onesLike(name, w) },
-                { lr, momentum: o.momentum, weightDecay: o.weightDecay },
+                { lr, momentum: o.momentum, weightDecay: o.weightDecay, name },
               ) as tf.Tensor[];
               w.assign(w2);
               vv.assign(v2);
