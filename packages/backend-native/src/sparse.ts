@@ -142,6 +142,8 @@ interface CompactTensor {
 
 /** One line of `usage()`: a prunable weight's shape, kept fraction and the path its updates took. */
 export interface SparseUsage {
+  /** The weight's name, when the optimizer passed it (core's do, as the `name` attribute). */
+  name?: string;
   shape: number[];
   kept: number;
   density: number;
@@ -211,7 +213,7 @@ export class SparseKernels {
    * not rank 2, above `maxDensity`, or a mask that is not 0/1. Cached per mask (masks are
    * created once per level and never change).
    */
-  patternFor(weight: TensorInfo, mask: TensorInfo | undefined): SparsePattern | null {
+  patternFor(weight: TensorInfo, mask: TensorInfo | undefined, name?: string): SparsePattern | null {
     if (!mask) return null;
     const shape = weight.shape;
     let pattern = this.patterns.get(mask.dataId);
@@ -224,18 +226,21 @@ export class SparseKernels {
       this.patterns.set(mask.dataId, pattern);
     }
     const ok = pattern !== null && this.opts.enabled && util.arraysEqual(shape, [pattern.rows, pattern.cols]);
-    this.noteUsage(shape, mask, ok ? pattern : null);
+    this.noteUsage(shape, mask, ok ? pattern : null, name);
     return ok ? pattern : null;
   }
 
-  private noteUsage(shape: number[], mask: TensorInfo, pattern: SparsePattern | null): void {
+  private noteUsage(shape: number[], mask: TensorInfo, pattern: SparsePattern | null, name: string | undefined): void {
     const path = pattern ? 'sparse' : 'dense';
     const size = util.sizeFromShape(shape);
     const kept = pattern ? pattern.nnz : this.keptOf(mask);
-    const key = `${shape.join('x')}:${kept}:${path}`;
+    const key = `${name ?? ''}:${shape.join('x')}:${kept}:${path}`;
     const u = this.usageByKey.get(key);
     if (u) u.updates++;
-    else this.usageByKey.set(key, { shape: [...shape], kept, density: size ? kept / size : 0, path, updates: 1 });
+    else {
+      const entry: SparseUsage = { shape: [...shape], kept, density: size ? kept / size : 0, path, updates: 1 };
+      this.usageByKey.set(key, name === undefined ? entry : { name, ...entry });
+    }
   }
 
   /** Nonzero entries of a mask, counted once per mask. */

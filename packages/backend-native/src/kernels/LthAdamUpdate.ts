@@ -14,6 +14,8 @@ export interface LthAdamUpdateAttrs {
   /** 1-based. */
   step: number;
   weightDecay: number;
+  /** The weight's name: labels `sparse.usage()` entries only. */
+  name?: string;
 }
 
 /** A mask as float32 values (masks should be float32 0/1; other dtypes are converted). */
@@ -39,7 +41,7 @@ export function lthAdamUpdate({ inputs, backend, attrs }: NativeKernelArgs<LthAd
   const { lr, beta1, beta2, epsilon, step, weightDecay } = attrs;
   util.assert(step >= 1, () => `${LthAdamUpdate}: step is 1-based, got ${step}`);
   // A pruned dense layer: update the kept entries only, as compact tensors (src/sparse.ts).
-  const pattern = backend.sparse.patternFor(weight!, mask);
+  const pattern = backend.sparse.patternFor(weight!, mask, attrs.name);
   if (pattern) {
     const sparse = backend.sparse;
     const ins = [weight!, grad!, m!, v!].map((t) => sparse.keptValues(t, pattern));

@@ -10,6 +10,8 @@ export interface LthSgdUpdateAttrs {
   lr: number;
   momentum: number;
   weightDecay: number;
+  /** The weight's name: labels `sparse.usage()` entries only. */
+  name?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export function lthSgdUpdate({ inputs, backend, attrs }: NativeKernelArgs<LthSgd
   const size = util.sizeFromShape(weight!.shape);
   const { lr, momentum, weightDecay } = attrs;
   // A pruned dense layer: update the kept entries only, as compact tensors (src/sparse.ts).
-  const pattern = backend.sparse.patternFor(weight!, mask);
+  const pattern = backend.sparse.patternFor(weight!, mask, attrs.name);
   if (pattern) {
     const sparse = backend.sparse;
     const ins = [weight!, grad!, velocity!].map((t) => sparse.keptValues(t, pattern));
