@@ -1,0 +1,12 @@
+import { type DependencyContainer, TOKENS } from '@lth/core';
+import { landscape } from './landscape.js';
+
+export { type Direction, filterNormalise, gaussianDirection, landscapeDirection, movedWeights } from './directions.js';
+export { landscape, type LandscapeOptions, summarise } from './landscape.js';
+export { type Curves, type Line, linspace, type Surface } from './surface.js';
+export { VERSION } from './version.js';
+
+/** Adds this package's branches to `container` (called by the loader; importing registers nothing). */
+export function register(container: DependencyContainer): void {
+  for (const b of [landscape]) container.register(TOKENS.branch, { useValue: b });
+}

@@ -1,0 +1,101 @@
+/**
+ * The loss landscape around a level's trained weights θT (Li et al. 2018, "Visualizing the Loss
+ * Landscape of Neural Nets"), inside the level's mask, as a branch.
+ *
+ * Two seeded Gaussian directions are drawn once per replicate (the seed does not depend on the
+ * level), then, at each level, zeroed on the pruned weights and filter-normalised to θT's surviving
+ * weights. So the dense network and its tickets are drawn with the same random numbers, each at the
+ * scale of its own filters, and every point of a ticket's surface is a network with the ticket's
+ * mask. Loss and accuracy are measured on a 1D line (first direction) and a 2D grid.
+ *
+ * Batch normalisation: as in the paper's code, its scale and shift get a zero direction (like the
+ * biases, unless `includeBiases`), and its running statistics are θT's, never moved; every point is
+ * evaluated in inference mode with those statistics.
+ */
+import { API_VERSION, type Branch, type BranchContext, type BranchResult, EvalSet, type Static, tf, Type } from '@lth/core';
+import { directionTensors, landscapeDirection } from './directions.js';
+import { computeSurface, type EvalSets, evaluatePoints, interpolate, type Line, linspace, type Surface } from './surface.js';
+import { VERSION } from './version.js';
+
+export const landscapeOptions = Type.Object(
+  {
+    steps: Type.Integer({ minimum: 3, description: 'Points of the 1D slice on [-range, range] along the first direction' }),
+    grid: Type.Integer({ minimum: 0, description: 'Points per side of the 2D slice (grid × grid on [-range, range]²); 0 skips it' }),
+    range: Type.Number({ exclusiveMinimum: 0, description: 'Half-width of the slices, in units of the filter-normalised directions' }),
+    examples: Type.Integer({ minimum: 1, description: 'Examples evaluated per point: the first N of the training set and of the test set (capped at their sizes)' }),
+    includeBiases: Type.Boolean({ description: 'Move biases and batch-norm scale/shift too (each a single filter); default: they keep θT’s values' }),
+  },
+  { additionalProperties: false },
+);
+export type LandscapeOptions = Static<typeof landscapeOptions>;
+
+/** Draw `index` of the landscape's directions: the same for every level of a replicate. */
+export const directionSeed = (ctx: Pick<BranchContext, 'deriveSeed'>, index: number) => ctx.deriveSeed('landscape', 'direction', index);
+
+/** The fixed evaluation subsets: the first `examples` of the training set and of the test set. */
+export function evalSets(ctx: Pick<BranchContext, 'dataset'>, examples: number): EvalSets {
+  return { train: new EvalSet(ctx.dataset, ctx.dataset.train, examples), test: new EvalSet(ctx.dataset, ctx.dataset.test, examples) };
+}
+
+/** Numbers that summarise a 1D line and a 2D surface: the loss at θT, its rise away from it. */
+export function summarise(line: Line, surface: Surface | undefined): BranchResult {
+  const centre = line.alphas.indexOf(0);
+  const at = (ys: number[], x: number) => interpolate(line.alphas, ys, x);
+  const trainLoss = at(line.trainLoss, 0);
+  const rise = (ys: number[], r: number) => (at(ys, r) + at(ys, -r)) / 2 - at(ys, 0);
+  const h = centre > 0 ? line.alphas[centre]! - line.alphas[centre - 1]! : NaN;
+  const row: BranchResult = {
+    trainLoss,
+    trainAccuracy: at(line.trainAccuracy, 0),
+    testLoss: at(line.testLoss, 0),
+    testAccuracy: at(line.testAccuracy, 0),
+    trainRiseAt05: rise(line.trainLoss, 0.5),
+    trainRiseAt1: rise(line.trainLoss, 1),
+    testRiseAt05: rise(line.testLoss, 0.5),
+    testRiseAt1: rise(line.testLoss, 1),
+    // Second difference at the centre: the curvature of the 1D slice per unit of direction².
+    curvature: centre > 0 && centre < line.alphas.length - 1 ? (line.trainLoss[centre - 1]! + line.trainLoss[centre + 1]! - 2 * trainLoss) / (h * h) : null,
+  };
+  if (surface?.rows.every((r) => r)) {
+    const losses = surface.rows.flatMap((r) => r!.trainLoss);
+    row.surfaceMeanRise = losses.reduce((a, b) => a + b, 0) / losses.length - trainLoss;
+    row.surfaceMaxLoss = Math.max(...losses);
+  }
+  return row;
+}
+
+async function run(ctx: BranchContext, o: LandscapeOptions): Promise<BranchResult> {
+  const sets = evalSets(ctx, o.examples);
+  const dirs = [0, 1].map((i) => directionTensors(landscapeDirection(ctx.model, ctx.final, ctx.masks, directionSeed(ctx, i), o.includeBiases)));
+  try {
+    const line: Line = ctx.files.has('line.json')
+      ? ctx.files.readJson<Line>('line.json')
+      : { alphas: linspace(o.steps, o.range), ...evaluatePoints(ctx.model, ctx.final, [dirs[0]!], linspace(o.steps, o.range).map((a) => [a]), sets) };
+    ctx.files.writeJson('line.json', line);
+    ctx.report(`landscape: 1D slice of ${o.steps} points done`);
+    const surface =
+      o.grid > 0
+        ? computeSurface(ctx.model, ctx.final, [dirs[0]!, dirs[1]!], linspace(o.grid, o.range), sets, ctx.files, (r) =>
+            ctx.report(`landscape: 2D row ${r + 1}/${o.grid}`),
+          )
+        : undefined;
+    return { ...summarise(line, surface), examplesTrain: sets.train.count, examplesTest: sets.test.count };
+  } finally {
+    for (const d of dirs) tf.dispose(Object.values(d));
+    sets.train.dispose();
+    sets.test.dispose();
+  }
+}
+
+export const landscape: Branch<LandscapeOptions> = {
+  meta: {
+    name: 'landscape',
+    version: VERSION,
+    apiVersion: API_VERSION,
+    description: 'Loss and accuracy on filter-normalised 1D and 2D slices around θT, inside the mask (same directions for every level)',
+  },
+  optionsSchema: landscapeOptions,
+  defaults: { steps: 21, grid: 31, range: 1, examples: 10_000, includeBiases: false },
+  defaultLevels: 'all',
+  run,
+};
