@@ -83,6 +83,9 @@ export class ConsoleReporter implements Reporter {
           `${this.sweep}replicate ${e.replicate} level ${e.level} done in ${e.summary.seconds.toFixed(1)} s: test acc ${pct(e.summary.finalTestAccuracy)} (early stop at ${e.summary.earlyStopIteration}: ${pct(e.summary.earlyStopTestAccuracy)})`,
         );
         break;
+      case 'warning':
+        this.line(`lth: warning: ${e.message}`);
+        break;
       case 'branch-start':
         this.line(`${this.sweep}replicate ${e.replicate} level ${e.level}: branch ${e.branch}`);
         break;

@@ -440,7 +440,8 @@ export type RunEvent =
   | { type: 'branch-start'; replicate: number; level: number; branch: string }
   | { type: 'branch-message'; replicate: number; level: number; branch: string; message: string }
   | { type: 'branch-end'; replicate: number; level: number; branch: string; result: BranchResult }
-  | { type: 'run-end'; runDir: string; summary: LevelSummary[] };
+  | { type: 'run-end'; runDir: string; summary: LevelSummary[] }
+  | { type: 'warning'; message: string };
 
 export interface Reporter {
   onEvent(event: RunEvent): void;
@@ -474,4 +475,6 @@ export interface LevelSummary {
   earlyStopValidationLoss: number;
   seconds: number;
   backend: string;
+  /** sha256 of the level's files when it completed (file name → hex), checked on resume. */
+  digests?: Record<string, string>;
 }

@@ -7,7 +7,7 @@ import { preflight } from './run/preflight.js';
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { formatAjvErrors, type ResolvedConfig, resolveConfig, runDirName } from './config.js';
-import { UserError } from './errors.js';
+import { DivergedError, UserError } from './errors.js';
 import { writeJsonAtomic } from './store/io.js';
 import type { PluginRegistry } from './registry.js';
 import { type RunResult, runExperiment } from './run/loop.js';
@@ -67,6 +67,8 @@ export interface SweepRun {
   variant: Record<string, unknown>;
   /** Set in sweeps written before controls became branches (a control's own run directory). */
   control?: string | null;
+  /** Why this variant stopped (training diverged); the others go on. */
+  failed?: string;
   /** The run directory, relative to the sweep directory. */
   dir: string;
 }
@@ -234,14 +236,26 @@ export async function runSweep(raw: unknown, registry: PluginRegistry, options: 
         options.reporter?.onEvent(e);
       },
     };
-    const result = await runExperiment(variant.resolved, {
-      outDir: join(sweepDir, 'runs'),
-      baseDir: options.baseDir,
-      reporter: counting,
-      dataset: await datasetFor(variant.resolved),
-      denseCache: join(sweepDir, 'dense'),
-      stopAfterLevels: remaining,
-    });
+    let result: RunResult;
+    try {
+      result = await runExperiment(variant.resolved, {
+        outDir: join(sweepDir, 'runs'),
+        baseDir: options.baseDir,
+        reporter: counting,
+        dataset: await datasetFor(variant.resolved),
+        denseCache: join(sweepDir, 'dense'),
+        stopAfterLevels: remaining,
+      });
+      delete run.failed;
+    } catch (error) {
+      if (!(error instanceof DivergedError)) throw error;
+      // A diverged variant is a result too: marked in the manifest (and the report); the others go on.
+      run.failed = error.message;
+      options.reporter?.onEvent({ type: 'warning', message: `variant "${run.label}": ${error.message}` });
+      writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
+      continue;
+    }
+    writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
     results.push(result);
     if (remaining !== undefined) remaining -= computed;
     if (!result.complete) {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { type Batch, type EvalRecord, type Masks, type ModelSpec, type OptimizerInstance, stateNames, type TensorMap } from './contracts.js';
 import type { BatchStream, EvalSet } from './data.js';
+import { DivergedError } from './errors.js';
 
 /** A variable holding `t`'s data; `t` is disposed (tf.variable shares the data and would leave it). */
 export function ownedVariable(t: tf.Tensor, trainable = true): tf.Variable {
@@ -34,6 +35,15 @@ export function evaluate(model: ModelSpec, weights: TensorMap, set: EvalSet): { 
     tf.dispose([l, c]);
   }
   return { loss: lossSum / set.count, accuracy: correct / set.count };
+}
+
+/** The name of the first tensor with a NaN or infinite entry, if any. */
+export function nonFinite(weights: TensorMap): string | undefined {
+  for (const [name, w] of Object.entries(weights)) {
+    const ok = tf.tidy(() => tf.all(tf.isFinite(w)).dataSync()[0]);
+    if (!ok) return name;
+  }
+  return undefined;
 }
 
 /** Float32 0/1 mask tensors for training, from host masks. */
@@ -100,6 +110,8 @@ export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: Eva
 
   const evalNow = (iteration: number) => {
     if (o.evaluate === false) return;
+    const bad = nonFinite(vars);
+    if (bad) throw new DivergedError(iteration, `weights of ${bad} are not finite`);
     const train = evaluate(o.model, vars, o.evalSets.train);
     const validation = evaluate(o.model, vars, o.evalSets.validation);
     const test = evaluate(o.model, vars, o.evalSets.test);
@@ -144,11 +156,11 @@ export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: Eva
         vars[n].assign(t);
         t.dispose();
       }
-      if (o.onProgress && ((it + 1) % progressEvery === 0 || it + 1 === o.totalIterations)) {
-        lastLoss = value.dataSync()[0];
-        o.onProgress(it + 1, lastLoss);
-      }
+      // One scalar read a step: the cheapest way to stop at the first non-finite loss.
+      lastLoss = value.dataSync()[0];
       tf.dispose([value, batch.x, batch.y, ...Object.values(grads)]);
+      if (!Number.isFinite(lastLoss)) throw new DivergedError(it, `loss ${lastLoss}`);
+      if (o.onProgress && ((it + 1) % progressEvery === 0 || it + 1 === o.totalIterations)) o.onProgress(it + 1, lastLoss);
     }
     snapshot(o.totalIterations);
     evalNow(o.totalIterations);

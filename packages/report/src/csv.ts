@@ -1,14 +1,9 @@
-import { SUMMARY_COLUMNS } from '@lth/core';
+import { csvField, SUMMARY_COLUMNS } from '@lth/core';
 import type { ReportData, ReportRow } from './data.js';
 
 const ROW_COLUMNS: (keyof ReportRow)[] = ['series', 'label', 'control', 'runId', ...SUMMARY_COLUMNS];
 
-/** One CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180). */
-export function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const s = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+export { csvField };
 
 /**
  * The sweep's summary.csv: one row per series × replicate × level that completed, then one column

@@ -54,6 +54,8 @@ export interface ReportData {
   missingRuns: string[];
   /** Results of branches other than controls (analyses), by series: a row of numbers each. */
   branches: (BranchRow & { series: string })[];
+  /** Variants of a sweep that stopped (training diverged), with the reason. */
+  failed: { label: string; reason: string }[];
 }
 
 /** The series name of a sweep entry: the label, plus ` / <control>` for a control. */
@@ -146,12 +148,14 @@ export function loadReportData(dir: string): ReportData {
   const incomplete: IncompleteLevel[] = [];
   const missingRuns: string[] = [];
   let series: ReportSeries[];
+  let failed: { label: string; reason: string }[] = [];
   let name: string;
   let hash: string;
   if (kind === 'sweep') {
     const manifest = parseManifest(join(abs, 'sweep.json'));
     name = manifest.name;
     hash = manifest.hash;
+    failed = manifest.runs.filter((r) => typeof r.failed === 'string').map((r) => ({ label: r.label, reason: r.failed! }));
     series = manifest.runs.flatMap((r) =>
       withControls({
         name: seriesName(r.label, r.control ?? null),
@@ -184,7 +188,7 @@ export function loadReportData(dir: string): ReportData {
     });
   const order = new Map(series.map((s, i) => [s.name, i]));
   rows.sort((a, b) => order.get(a.series)! - order.get(b.series)! || a.replicate - b.replicate || a.level - b.level);
-  return { kind, dir: abs, name, hash, series, rows, incomplete, missingRuns, branches };
+  return { kind, dir: abs, name, hash, series, rows, incomplete, missingRuns, branches, failed };
 }
 
 /** The mean and spread over replicates of one measure at one (series, level). */

@@ -63,6 +63,7 @@ function branchTables(data: ReportData): string {
 
 function notes(data: ReportData): string {
   const items: string[] = [];
+  for (const f of data.failed) items.push(`${escapeHtml(f.label)} failed: ${escapeHtml(f.reason)}`);
   for (const m of data.missingRuns) items.push(`run directory <code>${escapeHtml(relative(data.dir, m))}</code> does not exist yet`);
   for (const i of data.incomplete) {
     items.push(`${escapeHtml(i.series)}: replicate ${i.replicate}, level ${i.level} is incomplete (no summary.json; ${i.evaluations} evaluations so far) and is left out`);

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { resolveConfig, runExperiment } from '@lth/core';
+import { resolveConfig, runExperiment, UserError } from '@lth/core';
 import type { AddCommand } from '../context.js';
 import { summaryTable } from '../reporter.js';
 
@@ -10,8 +10,13 @@ export const addRunCommand: AddCommand = (program, ctx) => {
     .description('run a lottery-ticket experiment (resumes an interrupted run with the same config)')
     .argument('<config>', 'JSON config file')
     .option('--out <dir>', 'parent directory of run directories', 'runs')
+    .option('--redo-from <level>', 'discard this level and every later one (of every replicate) and recompute them', (v) => {
+      const level = Number(v);
+      if (!Number.isInteger(level) || level < 0) throw new UserError(`--redo-from ${v}: give a level number, e.g. --redo-from 3`, '--redo-from');
+      return level;
+    })
     .addOption(ctx.backendOption())
-    .action(async (file: string, o: { out: string; backend: string }) => {
+    .action(async (file: string, o: { out: string; backend: string; redoFrom?: number }) => {
       const raw = ctx.readConfig(file);
       const { registry } = await ctx.discover();
       const resolved = resolveConfig(raw, registry);
@@ -20,6 +25,7 @@ export const addRunCommand: AddCommand = (program, ctx) => {
         outDir: resolve(o.out),
         baseDir: dirname(resolve(file)),
         reporter: ctx.reporter(),
+        redoFrom: o.redoFrom,
       });
       ctx.out(summaryTable(result.summary));
     });

@@ -24,6 +24,9 @@ import { UserError } from '../errors.js';
 import { preflight } from './preflight.js';
 import { RunStore } from '../store/run-store.js';
 import { checkProvenance, type Provenance, provenance } from '../store/provenance.js';
+import { removeStaleTemps } from '../store/io.js';
+import { processAlive, RunLock } from '../store/lock.js';
+import { mkdirSync } from 'node:fs';
 
 export interface RunOptions {
   /** Parent of run directories (`./runs` by default in the CLI). */
@@ -50,6 +53,8 @@ export interface RunOptions {
   trainLevels?: boolean;
   /** The run directory, when it is not `<outDir>/<name>-<hash12>` (a renamed or moved run). */
   runDir?: string;
+  /** Discard level `redoFrom` and every later level (of every replicate), to recompute them. */
+  redoFrom?: number;
   /** Called with each level's starting weights (masked, before training): for tests and debugging. */
   onLevelStart?(replicate: number, level: number, weights: import('../contracts.js').TensorMap, masks: import('../contracts.js').Masks): void;
 }
@@ -80,6 +85,8 @@ export interface RunContext {
   branches: ResolvedBranch[];
   backend: string;
   provenance: Provenance;
+  /** Held while the run computes; released by `closeRun`. */
+  lock: RunLock;
   report(event: RunEvent): void;
 }
 
@@ -96,9 +103,6 @@ export function loadDataset(resolved: ResolvedConfig, baseDir = process.cwd()): 
 
 /** Opens (or creates) a run directory and prepares everything its stages share. */
 export async function openRun(resolved: ResolvedConfig, options: RunOptions): Promise<RunContext> {
-  const { config, slots } = resolved;
-  const plugin = <P>(path: string) => slots[path].plugin as P;
-  const opts = (path: string) => slots[path].options as any;
   const store = new RunStore(options.runDir ?? runDirOf(resolved, options.outDir));
   if (store.hasConfig()) {
     const previous = store.readConfig<{ hash?: string }>();
@@ -108,7 +112,29 @@ export async function openRun(resolved: ResolvedConfig, options: RunOptions): Pr
   }
   const backend = tf.getBackend();
   const current = provenance(resolved, backend);
+  const before = store.readProvenance<Provenance>()?.backends ?? [];
   checkProvenance(store, current);
+  if (before.length && !before.includes(backend)) {
+    const message = `${store.dir} was computed on ${before.join(', ')} so far; its remaining levels run on ${backend} (provenance.json lists every backend used)`;
+    options.reporter?.onEvent({ type: 'warning', message });
+  }
+  const lock = new RunLock(store.dir);
+  mkdirSync(store.dir, { recursive: true });
+  lock.lock();
+  try {
+    removeStaleTemps(store.dir, processAlive);
+    if (options.redoFrom !== undefined) for (const r of store.replicates()) for (const L of store.replicate(r).levels()) if (L >= options.redoFrom) store.replicate(r).level(L).remove();
+    return await prepareRun(resolved, options, store, backend, current, lock);
+  } catch (error) {
+    lock.unlock();
+    throw error;
+  }
+}
+
+async function prepareRun(resolved: ResolvedConfig, options: RunOptions, store: RunStore, backend: string, current: Provenance, lock: RunLock): Promise<RunContext> {
+  const { config, slots } = resolved;
+  const plugin = <P>(path: string) => slots[path].plugin as P;
+  const opts = (path: string) => slots[path].options as any;
   store.writeConfig({ ...config, hash: resolved.hash, canonical: JSON.parse(resolved.canonical) });
   store.writeProvenance(current);
 
@@ -156,10 +182,12 @@ export async function openRun(resolved: ResolvedConfig, options: RunOptions): Pr
     branches: options.branches ?? resolved.branches,
     backend,
     provenance: current,
+    lock,
     report,
   };
 }
 
 export function closeRun(ctx: RunContext): void {
   for (const s of Object.values(ctx.evalSets)) s.dispose();
+  ctx.lock.unlock();
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Masks, TensorMap } from '../contracts.js';
 import { BatchStream } from '../data.js';
 import { denseMasks } from '../pruning.js';
+import { UserError } from '../errors.js';
 import { deriveSeed } from '../seed.js';
 import type { ReplicateStore } from '../store/run-store.js';
 import type { RunContext } from './context.js';
@@ -56,8 +57,17 @@ export function closeReplicate(rep: ReplicateState): void {
 /** The state after a level that is complete on disk: its masks, θT and the scorer's statistic. */
 export function resumeLevel(ctx: RunContext, rep: ReplicateState, level: number): Pick<ReplicateState, 'masks' | 'final' | 'accumulated'> {
   const stored = rep.store.level(level);
+  const redo = `To recompute it and the levels after it, run the same command with --redo-from ${level}.`;
+  stored.verify(stored.readSummary(), redo);
+  const masks = stored.readMasks();
+  for (const [name, m] of Object.entries(masks)) {
+    const before = rep.masks[name];
+    if (!before || before.data.length !== m.data.length || m.data.some((v, i) => v > before.data[i])) {
+      throw new UserError(`${stored.maskFile}: mask "${name}" does not fit inside the previous level's (weights came back, or its shape changed); the file is damaged. ${redo}`, stored.maskFile);
+    }
+  }
   return {
-    masks: stored.readMasks(),
+    masks,
     final: stored.readFinal(ctx.stateNames),
     accumulated: ctx.scorer.accumulator && stored.hasAccumulated() ? stored.readAccumulated() : undefined,
   };

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EvalRecord, LevelStart, LevelSummary, Masks, TensorMap } from '../contracts.js';
 import { BatchStream } from '../data.js';
+import { DivergedError } from '../errors.js';
 import { applySanityCheck } from '../sanity-checks.js';
 import { assertMasksShrink, sparsityReport } from '../pruning.js';
 import { deriveSeed } from '../seed.js';
@@ -110,7 +111,7 @@ export function trainStage(ctx: RunContext, rep: Pick<ReplicateState, 'replicate
   request.metrics?.startMetrics();
   try {
     const total = request.endIteration ?? ctx.timing.totalIterations;
-    const result = trainLoop({
+    const result = runLoop(level, {
       model: ctx.model,
       weights,
       masks,
@@ -142,6 +143,15 @@ export function trainStage(ctx: RunContext, rep: Pick<ReplicateState, 'replicate
   } finally {
     opt.dispose();
     disposeMap(weights);
+  }
+}
+
+/** The masked loop; a divergence is said of the level it happened in. */
+function runLoop(level: number, options: Parameters<typeof trainLoop>[0]): ReturnType<typeof trainLoop> {
+  try {
+    return trainLoop(options);
+  } catch (error) {
+    throw error instanceof DivergedError ? error.atLevel(level) : error;
   }
 }
 

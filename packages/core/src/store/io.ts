@@ -1,5 +1,5 @@
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 
 /**
@@ -7,26 +7,80 @@ import { UserError } from '../errors.js';
  * A reader (or a resumed run) sees the old file or the new one, never half of one.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  withTemp(tmp, path, () => {
+    const fd = openSync(tmp, 'w');
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
 }
 
 /** Copies a file atomically (to a temporary name beside the target, then renamed). */
 export function copyFileAtomic(from: string, to: string): void {
-  mkdirSync(dirname(to), { recursive: true });
   const tmp = `${to}.tmp-${process.pid}`;
-  copyFileSync(from, tmp);
-  renameSync(tmp, to);
+  withTemp(tmp, to, () => copyFileSync(from, tmp));
+}
+
+/**
+ * Fills `tmp` and renames it over `path`. On failure (a full disk, a read-only filesystem) the
+ * partial temporary file is removed, and the error names the file and what went wrong.
+ */
+function withTemp(tmp: string, path: string, fill: () => void): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    fill();
+    renameSync(tmp, path);
+  } catch (error) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // Nothing was created (its directory cannot exist).
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code ? IO_ADVICE[code] : undefined;
+    if (why) throw new UserError(`cannot write ${path}: ${why} (${code})`, path);
+    throw error;
+  }
+}
+
+/** What to do about the write errors a user can fix. */
+const IO_ADVICE: Record<string, string> = {
+  ENOSPC: 'the disk is full; free some space and run the same command again (complete levels are kept)',
+  EDQUOT: 'the disk quota is exhausted; free some space and run the same command again',
+  EROFS: 'the filesystem is read-only; choose another --out',
+  EACCES: 'permission denied; choose another --out or fix the permissions',
+  EPERM: 'permission denied; choose another --out or fix the permissions',
+  ENOTDIR: 'a parent of it is a file, not a directory; choose another --out',
+  ENAMETOOLONG: 'the path is too long; use a shorter name or --out',
+};
+
+/**
+ * Removes temporary files (`*.tmp-<pid>`) left under `dir` by processes that no longer run (a
+ * kill during a write), so they neither pile up nor fill the disk.
+ */
+export function removeStaleTemps(dir: string, alive: (pid: number) => boolean): string[] {
+  const removed: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else {
+        const m = /\.tmp-(\d+)$/.exec(entry.name) ?? /\.lock\.stale-(\d+)$/.exec(entry.name);
+        if (m && !alive(Number(m[1]))) {
+          rmSync(full, { force: true });
+          removed.push(full);
+        }
+      }
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return removed;
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

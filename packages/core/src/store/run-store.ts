@@ -13,7 +13,8 @@
  * store whether its output is complete before doing any work. Nothing outside this folder spells
  * a path of the layout.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EvalRecord, LevelSummary, Masks, TensorMap } from '../contracts.js';
@@ -51,12 +52,26 @@ export function writeMasks(file: string, masks: Masks): void {
   saveSafetensors(file, out);
 }
 
+/** Reads masks; anything but uint8 0/1 values is a damaged file (a UserError naming it). */
 export function readMasks(file: string): Masks {
   const { tensors } = loadSafetensors(file);
   const out: Masks = {};
-  for (const [name, t] of Object.entries(tensors)) out[name] = { shape: t.shape, data: t.data as Uint8Array };
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'U8') throw new UserError(`${file}: mask "${name}" is ${t.dtype}, not U8 (0/1); the file is damaged`, file);
+    const bad = (t.data as Uint8Array).findIndex((v) => v > 1);
+    if (bad >= 0) throw new UserError(`${file}: mask "${name}" holds ${t.data[bad]} at index ${bad}; masks are 0/1, so the file is damaged`, file);
+    out[name] = { shape: t.shape, data: t.data as Uint8Array };
+  }
   return out;
 }
+
+/** sha256 of a file's bytes (hex). */
+export function fileDigest(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** The numeric fields every level summary has; a summary without them is damaged. */
+const SUMMARY_NUMBERS: (keyof LevelSummary)[] = ['replicate', 'level', 'fractionRemaining', 'remainingWeights', 'finalTestAccuracy', 'earlyStopIteration'];
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
@@ -89,13 +104,16 @@ export const SUMMARY_COLUMNS: (keyof LevelSummary)[] = [
   'backend',
 ];
 
-/** `rows` as CSV with `columns` (values that need it quoted). */
+/** One CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180); objects as JSON. */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const s = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** `rows` as CSV with `columns`. */
 export function toCsv(columns: string[], rows: Record<string, unknown>[]): string {
-  const cell = (v: unknown) => {
-    const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return `${[columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n')}\n`;
+  return `${[columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n')}\n`;
 }
 
 /** One row of branches.json / branches.csv: a branch's result at one (replicate, level). */
@@ -179,8 +197,28 @@ export class LevelStore {
   isStarted(): boolean {
     return isDir(this.dir);
   }
+  /** The level's summary, checked to be one (a damaged file is a UserError naming it). */
   readSummary(): LevelSummary {
-    return readJson<LevelSummary>(this.summaryFile);
+    const summary = readJson<LevelSummary>(this.summaryFile);
+    const missing = SUMMARY_NUMBERS.filter((k) => typeof summary?.[k] !== 'number');
+    if (missing.length) throw new UserError(`${this.summaryFile} is damaged: ${missing.join(', ')} missing or not numbers`, this.summaryFile);
+    return summary;
+  }
+  /**
+   * Checks the level's files against the digests recorded when it completed (levels written before
+   * digests were recorded are not checked). A mismatch is a UserError naming the file.
+   */
+  verify(summary: LevelSummary, redo: string): void {
+    for (const [name, digest] of Object.entries(summary.digests ?? {})) {
+      const file = join(this.dir, name);
+      if (!existsSync(file) || fileDigest(file) !== digest) {
+        throw new UserError(`${file} ${existsSync(file) ? 'was changed or damaged since' : 'is missing, though'} level ${summary.level} completed. ${redo}`, file);
+      }
+    }
+  }
+  /** Deletes the level (and its branches): it will be recomputed. */
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
   }
   readMasks(): Masks {
     return readMasks(this.maskFile);
@@ -214,7 +252,10 @@ export class LevelStore {
     writeMasks(this.maskFile, masks);
     writeTensors(this.finalFile, final, { kind: 'final', level: String(summary.level) });
     if (accumulated) writeTensors(this.accumulatedFile, accumulated, { kind: 'accumulated', level: String(summary.level) });
-    writeJsonAtomic(this.summaryFile, summary);
+    // Digests of what a resumed run reads back, so a file changed on disk is noticed.
+    const files = ['mask.safetensors', 'final.safetensors', ...(accumulated ? ['accumulated.safetensors'] : [])];
+    const digests = Object.fromEntries(files.map((f) => [f, fileDigest(join(this.dir, f))]));
+    writeJsonAtomic(this.summaryFile, { ...summary, digests });
   }
   /** Copies a complete level from another store (a shared dense run), the summary last. */
   copyFrom(other: LevelStore): void {
