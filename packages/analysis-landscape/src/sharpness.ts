@@ -1,0 +1,62 @@
+/**
+ * Sharpness of a level's trained weights θT in the mask's subspace, as a branch: the top
+ * eigenvalue of the Hessian of the training loss (power iteration) and its trace (Hutchinson),
+ * with every Hessian-vector product restricted to the surviving weights, (H (v ⊙ m)) ⊙ m. Biases
+ * and batch-norm parameters are outside the subspace unless `includeBiases`; batch norm uses its
+ * running statistics, as the landscape does. The loss is the mean cross-entropy over the first
+ * `examples` training examples.
+ */
+import { API_VERSION, type Branch, type BranchContext, type BranchResult, EvalSet, type Static, Type } from '@lth/core';
+import { movedWeights } from './directions.js';
+import { hutchinsonTrace, modelHvp, restrict, type Subspace, topEigenvalue } from './hessian.js';
+import { VERSION } from './version.js';
+
+export const sharpnessOptions = Type.Object(
+  {
+    examples: Type.Integer({ minimum: 1, description: 'Training examples the loss is averaged over (the first N of the training set)' }),
+    iterations: Type.Integer({ minimum: 1, description: 'Most power iterations for the top eigenvalue' }),
+    tolerance: Type.Number({ exclusiveMinimum: 0, description: 'Stop when the eigenvalue estimate changes by less than this (relative)' }),
+    traceSamples: Type.Integer({ minimum: 0, description: 'Rademacher vectors of the Hutchinson trace estimate (0 skips it)' }),
+    includeBiases: Type.Boolean({ description: 'Take the Hessian over biases and batch-norm scale/shift too' }),
+  },
+  { additionalProperties: false },
+);
+export type SharpnessOptions = Static<typeof sharpnessOptions>;
+
+async function run(ctx: BranchContext, o: SharpnessOptions): Promise<BranchResult> {
+  const names = movedWeights(ctx.model, o.includeBiases);
+  const subspace: Subspace = { names, shapes: ctx.model.shapes, masks: ctx.masks };
+  const set = new EvalSet(ctx.dataset, ctx.dataset.train, o.examples);
+  try {
+    const { hvp, exact } = modelHvp(ctx.model, ctx.final, names, { chunks: set.chunks, count: set.count });
+    const product = restrict(subspace, hvp);
+    // Seeds without the level: every level starts from the same vectors.
+    const top = topEigenvalue(product, subspace, ctx.deriveSeed('sharpness', 'power'), o);
+    ctx.report(`sharpness: λmax ${top.value.toPrecision(4)} after ${top.iterations} products`);
+    const trace = o.traceSamples > 0 ? hutchinsonTrace(product, subspace, (i) => ctx.deriveSeed('sharpness', 'trace', i), o.traceSamples) : undefined;
+    return {
+      lambdaMax: top.value,
+      powerIterations: top.iterations,
+      converged: top.converged,
+      trace: trace?.value ?? null,
+      traceStandardError: trace && Number.isFinite(trace.standardError) ? trace.standardError : null,
+      hessianVectorProduct: exact ? 'exact' : 'finite-difference',
+      examples: set.count,
+    };
+  } finally {
+    set.dispose();
+  }
+}
+
+export const sharpness: Branch<SharpnessOptions> = {
+  meta: {
+    name: 'sharpness',
+    version: VERSION,
+    apiVersion: API_VERSION,
+    description: 'Top Hessian eigenvalue and Hessian trace of the training loss at θT, restricted to the surviving weights',
+  },
+  optionsSchema: sharpnessOptions,
+  defaults: { examples: 2000, iterations: 20, tolerance: 1e-3, traceSamples: 10, includeBiases: false },
+  defaultLevels: 'all',
+  run,
+};
