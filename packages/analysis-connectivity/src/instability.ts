@@ -23,7 +23,9 @@ export const instabilityOptions = Type.Object(
     }),
     points: Type.Integer({ minimum: 3, description: 'Evenly spaced α in [0, 1] at which the path between the two copies is evaluated (the ends included)' }),
     threshold: Type.Number({ minimum: 0, maximum: 1, description: 'A subnetwork is stable at k when its test error barrier is below this (a fraction: 0.02 = 2 points)' }),
-    copies: Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })], {
+    copies: Type.Array(Type.Integer({ minimum: 0 }), {
+      minItems: 2,
+      maxItems: 2,
       description: 'The two copies\' data-order seed labels (each copy trains with deriveSeed(seed, "instability", k, label)); equal labels give identical copies',
     }),
   },
@@ -43,7 +45,7 @@ export interface PathPoint {
 /** `curve-k<k>.json`: the path between the two copies trained from θk. */
 export interface Curve {
   k: number;
-  copies: [number, number];
+  copies: number[];
   points: PathPoint[];
 }
 
@@ -67,7 +69,7 @@ async function rewindPoint(ctx: BranchContext, k: number): Promise<TensorMap> {
 }
 
 /** The two copies trained from θk ⊙ m to the end, each with its own data order (resumable). */
-async function trainCopies(ctx: BranchContext, k: number, copies: [number, number]): Promise<[TensorMap, TensorMap]> {
+async function trainCopies(ctx: BranchContext, k: number, copies: number[]): Promise<[TensorMap, TensorMap]> {
   const start = await rewindPoint(ctx, k);
   try {
     const out: TensorMap[] = [];
