@@ -1,5 +1,6 @@
 import type { AddCommand } from '../context.js';
 import { addBranchCommand } from './branch.js';
+import { addCompareCommand } from './compare.js';
 import { addInitCommand } from './init.js';
 import { addModelsCommand } from './models.js';
 import { addPluginsCommand } from './plugins.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly AddCommand[] = [
   addSweepCommand,
   addBranchCommand,
   addReportCommand,
+  addCompareCommand,
   addValidateCommand,
   addModelsCommand,
   addPluginsCommand,
