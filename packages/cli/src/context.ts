@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LoadedPlugins, loadPlugins, type PluginRegistry, type Reporter, selectBackend, UserError } from '@lth/core';
+import { type LoadedPlugins, loadPlugins, PLUGIN_KINDS, type PluginRegistry, type Reporter, selectBackend, UserError } from '@lth/core';
 import { type Command, Option } from 'commander';
 import { ConsoleReporter } from './reporter.js';
 
@@ -18,11 +18,23 @@ export const DEFAULT_CHOICES: Record<string, string> = { 'pruning.scorer': 'magn
 /** The version of @lth/cli, for `lth --version`. */
 export const version = (JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { version: string }).version;
 
-/** Every installed plugin package: found from the working directory and from where lth is installed. */
-export async function discover(stderr: NodeJS.WritableStream = process.stderr): Promise<LoadedPlugins> {
-  const loaded = await loadPlugins({ from: [process.cwd(), here] });
+const cliPackage = JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { dependencies: Record<string, string> };
+
+/**
+ * The plugins lth loads (the trust rule, README "Plugins"): the distribution's own (the CLI's
+ * @lth dependencies), and those the user's project declares (its package.json dependencies and
+ * lth.config.json "plugins"). Nothing else installed is imported.
+ */
+export async function discover(stderr: NodeJS.WritableStream = process.stderr, project = process.cwd()): Promise<LoadedPlugins> {
+  const firstParty = { from: resolve(here, '..'), names: Object.keys(cliPackage.dependencies).filter((n) => n.startsWith('@lth/')) };
+  const loaded = await loadPlugins({ project, firstParty });
   loaded.registry.setDefaultChoices(DEFAULT_CHOICES);
-  for (const f of loaded.failures) stderr.write(`lth: warning: skipped plugin package ${f.package.name}: ${f.error.message}\n`);
+  for (const f of loaded.failures) stderr.write(`lth: warning: skipped plugin package ${f.package.name} (${f.package.dir}): ${f.error.message}\n`);
+  for (const kind of PLUGIN_KINDS) {
+    for (const c of loaded.registry.conflicts(kind)) {
+      stderr.write(`lth: warning: ${kind} "${c.name}" is registered by ${c.packages.join(' and ')}; a config must pick one ("use": "${c.packages[0]}:${c.name}")\n`);
+    }
+  }
   return loaded;
 }
 

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPlugins, runSweep, tf } from '@lth/core';
+import { runSweep, tf } from '@lth/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discover } from '../src/context.js';
 import { readPinnedResults } from './pin-results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +40,7 @@ export const shortSweep = {
 
 describe('sweep-lenet (shortened) before and after the core redesign', () => {
   it('gives the pinned masks and numbers', { timeout: 600_000 }, async () => {
-    const { registry } = await loadPlugins({ from: [here] });
+    const { registry } = await discover(process.stderr, here);
     const result = await runSweep(shortSweep, registry, { outDir: out });
     expect(result.complete).toBe(true);
     const got = readPinnedResults(result.sweepDir);

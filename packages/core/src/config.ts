@@ -289,7 +289,8 @@ function resolveSlot(
   }
   // The plugin's own name, so `lenet-300-100` and `lenet` with hidden [300, 100] hash alike; the
   // hash drops options equal to their defaults, so adding an option never renames old runs.
-  const reduced: Record<string, unknown> = { use: plugin.meta.name };
+  // `<package>:<name>` (picking one of two packages' plugins) stays in the hash: they differ.
+  const reduced: Record<string, unknown> = { use: String(value.use).includes(':') ? `${plugin.meta.package}:${plugin.meta.name}` : plugin.meta.name };
   for (const [k, v] of Object.entries(options)) {
     if (k === 'use') continue;
     const d = k in spec.extras ? extrasDefaults[k] : (plugin.defaults as Record<string, unknown>)[k];
