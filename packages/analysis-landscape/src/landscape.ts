@@ -72,11 +72,11 @@ async function run(ctx: BranchContext, o: LandscapeOptions): Promise<BranchResul
       ? ctx.files.readJson<Line>('line.json')
       : { alphas: linspace(o.steps, o.range), ...evaluatePoints(ctx.model, ctx.final, [dirs[0]!], linspace(o.steps, o.range).map((a) => [a]), sets) };
     ctx.files.writeJson('line.json', line);
-    ctx.report(`landscape: 1D slice of ${o.steps} points done`);
+    ctx.report(`1D slice of ${o.steps} points done`);
     const surface =
       o.grid > 0
         ? computeSurface(ctx.model, ctx.final, [dirs[0]!, dirs[1]!], linspace(o.grid, o.range), sets, ctx.files, (r) =>
-            ctx.report(`landscape: 2D row ${r + 1}/${o.grid}`),
+            ctx.report(`2D row ${r + 1}/${o.grid}`),
           )
         : undefined;
     return { ...summarise(line, surface), examplesTrain: sets.train.count, examplesTest: sets.test.count };

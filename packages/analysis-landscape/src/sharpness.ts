@@ -32,7 +32,7 @@ async function run(ctx: BranchContext, o: SharpnessOptions): Promise<BranchResul
     const product = restrict(subspace, hvp);
     // Seeds without the level: every level starts from the same vectors.
     const top = topEigenvalue(product, subspace, ctx.deriveSeed('sharpness', 'power'), o);
-    ctx.report(`sharpness: λmax ${top.value.toPrecision(4)} after ${top.iterations} products`);
+    ctx.report(`λmax ${top.value.toPrecision(4)} after ${top.iterations} products`);
     const trace = o.traceSamples > 0 ? hutchinsonTrace(product, subspace, (i) => ctx.deriveSeed('sharpness', 'trace', i), o.traceSamples) : undefined;
     return {
       lambdaMax: top.value,

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '@lth/core';
 import { reportCharts } from './charts.js';
+import { connectivityCharts } from './connectivity.js';
 import { summaryCsv } from './csv.js';
 import { loadReportData, type ReportData } from './data.js';
 import { reportHtml } from './html.js';
+import { landscapeCharts } from './landscape.js';
 import { renderSvg, sansSerifFamily, scopeSvgIds, svgToPng } from './render.js';
 
 export interface WriteReportOptions {
@@ -29,7 +31,7 @@ export interface WrittenReport {
 export async function writeReport(dir: string, options: WriteReportOptions = {}): Promise<WrittenReport> {
   const data = loadReportData(dir);
   const warnings: string[] = [];
-  const charts = reportCharts(data);
+  const charts = [...reportCharts(data), ...landscapeCharts(data), ...connectivityCharts(data)];
   const rendered = [];
   for (const chart of charts) rendered.push({ chart, svg: await renderSvg(chart.spec) });
   const html = join(data.dir, 'report.html');
