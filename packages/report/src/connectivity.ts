@@ -60,7 +60,7 @@ const config = {
   background: 'white',
   padding: 12,
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' as const, titlePadding: 8, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12, symbolStrokeWidth: 2.5 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400, symbolStrokeWidth: 2.5 },
   title: { fontSize: 14, subtitleFontSize: 11, subtitleColor: '#555555', anchor: 'start' as const, offset: 10 },
   header: { labelFontSize: 11, titleFontSize: 12 },
 };
@@ -106,7 +106,7 @@ function barrierChart(points: InstabilityPoint[], c: { id: string; title: string
   const values = points.map((p) => ({ series: p.series, line: manySeries(points) ? `${p.series}: ${c.line(p)}` : c.line(p), x: c.x === 'k' ? p.k : p.percentRemaining, barrier: 100 * p.errorBarrier, replicate: p.replicate }));
   const x =
     c.x === 'k'
-      ? { field: 'x', type: 'ordinal', title: 'rewind iteration k', sort: 'ascending' }
+      ? { field: 'x', type: 'ordinal', title: 'rewind iteration k', sort: 'ascending', axis: { labelAngle: 0 } }
       : { field: 'x', type: 'quantitative', title: 'weights remaining (%, log scale)', scale: { type: 'log', reverse: true } };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
