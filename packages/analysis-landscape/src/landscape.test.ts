@@ -2,7 +2,7 @@ import { type Masks, type ModelSpec, type TensorMap, tf } from '@lth/core';
 import { checkBranch, fakeModel, randomMasks } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { filterNormalise, gaussianDirection, landscapeDirection } from './directions.js';
-import { directionSeed, evalSets, landscape } from './landscape.js';
+import { checkLandscape, directionSeed, evalSets, landscape } from './landscape.js';
 import { computeSurface, interpolate, linspace, type Surface } from './surface.js';
 import { fakeBranchContext, memoryFiles } from './test-utils/context.js';
 
@@ -113,6 +113,17 @@ describe('slices', () => {
     tf.dispose(Object.values(final));
     sets.train.dispose();
     sets.test.dispose();
+  });
+});
+
+describe('options', () => {
+  it('rejects slices that miss θT: an even count, a grid of 1 or 2', () => {
+    const o = landscape.defaults as Required<typeof landscape.defaults>;
+    expect(checkLandscape({}, { ...o, steps: 21, grid: 31 })).toEqual([]);
+    expect(checkLandscape({}, { ...o, grid: 0 })).toEqual([]);
+    expect(checkLandscape({}, { ...o, steps: 20 })).toEqual([expect.stringMatching(/^steps: 20 is even/)]);
+    expect(checkLandscape({}, { ...o, grid: 2 })).toEqual([expect.stringMatching(/^grid: 2 must be 0/)]);
+    expect(checkLandscape({}, { ...o, grid: 30 })).toHaveLength(1);
   });
 });
 

@@ -87,6 +87,14 @@ async function run(ctx: BranchContext, o: LandscapeOptions): Promise<BranchResul
   }
 }
 
+/** Both slices must pass through θT itself: odd point counts, and a 2D grid of at least 3 × 3. */
+export function checkLandscape(_run: unknown, o: LandscapeOptions): string[] {
+  const problems: string[] = [];
+  if (o.steps % 2 === 0) problems.push(`steps: ${o.steps} is even; use an odd count so that the 1D slice passes through θT (e.g. ${o.steps + 1})`);
+  if (o.grid !== 0 && (o.grid < 3 || o.grid % 2 === 0)) problems.push(`grid: ${o.grid} must be 0 (no 2D slice) or odd and at least 3, so that the grid passes through θT`);
+  return problems;
+}
+
 export const landscape: Branch<LandscapeOptions> = {
   meta: {
     name: 'landscape',
@@ -97,5 +105,6 @@ export const landscape: Branch<LandscapeOptions> = {
   optionsSchema: landscapeOptions,
   defaults: { steps: 21, grid: 31, range: 1, examples: 10_000, includeBiases: false },
   defaultLevels: 'all',
+  check: checkLandscape,
   run,
 };
