@@ -11,8 +11,8 @@ import type { PluginRegistry } from './registry.js';
 import type { PluginKind } from './tokens.js';
 
 /** A duration: iterations (`2000`, `"2000it"`) or epochs (`"2ep"`). */
-export const DurationSchema = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: DURATION_PATTERN })], {
-  description: 'Iterations as a number or "<n>it", or epochs as "<n>ep".',
+export const DurationSchema = Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), Type.String({ pattern: DURATION_PATTERN, maxLength: 40 })], {
+  description: 'Iterations as a number (at most 10⁹) or "<n>it", or epochs as "<n>ep": e.g. 2000, "2000it", "2ep".',
 });
 
 /** A core-owned option that sits beside a plugin's own options in a slot (e.g. the optimizer's `lr`). */
@@ -89,8 +89,8 @@ export const ConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'JSON Schema for editor completion (ignored).' })),
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 100, description: 'Run name; the run directory is <name>-<hash12>.' }),
-    seed: Type.Integer({ minimum: 0, description: 'Master seed: initialisation, data order and pruning randomness derive from it.' }),
-    replicates: Type.Integer({ minimum: 1, description: 'Independent repetitions with derived seeds (replicate r uses its own θ0 and data order).' }),
+    seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Master seed: initialisation, data order and pruning randomness derive from it.' }),
+    replicates: Type.Integer({ minimum: 1, maximum: 1000, description: 'Independent repetitions with derived seeds (replicate r uses its own θ0 and data order); at most 1000.' }),
     dataset: slotAt('dataset'),
     model: slotAt('model'),
     training: Type.Object(
@@ -98,9 +98,12 @@ export const ConfigSchema = Type.Object(
         optimizer: slotAt('training', 'optimizer'),
         lrSchedule: slotAt('training', 'lrSchedule'),
         warmup: slotAt('training', 'warmup'),
-        batchSize: Type.Integer({ minimum: 1, description: 'Examples per iteration.' }),
+        batchSize: Type.Integer({ minimum: 1, maximum: 65536, description: 'Examples per iteration (at most 65,536, and at most the training split).' }),
         iterations: { ...DurationSchema, description: 'Training length of every level (iterations or epochs).' },
-        evalEvery: { ...DurationSchema, description: 'Evaluate on validation and test data every this many iterations (and at the end).' },
+        evalEvery: {
+          ...Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.String({ pattern: DURATION_PATTERN, maxLength: 40 })]),
+          description: 'Evaluate on validation and test data every this many iterations (and at the end); at least 1: e.g. 500, "500it", "1ep".',
+        },
       },
       { additionalProperties: false, description: 'How each level trains.' },
     ),
@@ -188,7 +191,15 @@ const at = (path: string[]) => `/${path.join('/')}`;
 
 export function formatAjvErrors(errors: ErrorObject[], prefix = ''): string[] {
   const lines: string[] = [];
+  // A union (a duration: a number or a string) reports a failure per branch; where a branch got
+  // further than "wrong type", its message is the useful one.
+  const typed = new Set(errors.filter((e) => e.keyword !== 'type' && e.keyword !== 'anyOf').map((e) => e.instancePath));
   for (const e of errors) {
+    if (e.keyword === 'type' && typed.has(e.instancePath) && errors.some((o) => o.keyword === 'anyOf' && o.instancePath === e.instancePath)) continue;
+    if (e.keyword === 'pattern' && (e.params as { pattern: string }).pattern === DURATION_PATTERN) {
+      lines.push(`${prefix + e.instancePath}: ${JSON.stringify(e.data)} is not a duration; write iterations (2000 or "2000it") or epochs ("2ep")`);
+      continue;
+    }
     // Union branches report once per branch; the pattern/type detail of a duration is in its description.
     if (e.keyword === 'anyOf') continue;
     const path = prefix + e.instancePath || '/';

@@ -15,7 +15,7 @@ export function carveValidation(
 ): { train: DataSplit; validation: DataSplit } {
   if (!Number.isInteger(validation) || validation < 0 || validation >= pool.count) {
     throw new UserError(
-      `dataset "${datasetName}": validation must be a whole number from 0 to ${pool.count - 1} ` +
+      `/dataset/validation: dataset "${datasetName}": validation must be a whole number from 0 to ${pool.count - 1} ` +
         `(the training pool has ${pool.count} examples), got ${validation}`,
       '/dataset/validation',
     );

@@ -1,4 +1,4 @@
-import { API_VERSION, type Dataset, type DatasetProvider, type DataSplit, type Static, Type } from '@lth/core';
+import { API_VERSION, type Dataset, type DatasetProvider, type DataSplit, type Static, Type, UserError } from '@lth/core';
 import { gaussian, seededRandom } from './random.js';
 import { carveValidation } from './split.js';
 import { VERSION } from './version.js';
@@ -7,14 +7,16 @@ export const SyntheticOptions = Type.Object(
   {
     train: Type.Integer({
       minimum: 2,
+      maximum: 10_000_000,
       description: 'Size of the training pool; the validation examples are carved out of it, the rest is the training split.',
     }),
-    test: Type.Integer({ minimum: 1, description: 'Number of test examples.' }),
-    inputShape: Type.Array(Type.Integer({ minimum: 1 }), {
+    test: Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Number of test examples.' }),
+    inputShape: Type.Array(Type.Integer({ minimum: 1, maximum: 65536 }), {
       minItems: 1,
+      maxItems: 4,
       description: 'Shape of one example, e.g. [16] or [4, 4, 1].',
     }),
-    numClasses: Type.Integer({ minimum: 2, description: 'Number of classes.' }),
+    numClasses: Type.Integer({ minimum: 2, maximum: 100_000, description: 'Number of classes.' }),
     noise: Type.Number({
       minimum: 0,
       description:
@@ -45,8 +47,18 @@ export const syntheticDefaults = {
  * its class's prototype plus `noise`-scaled Gaussian noise. Labels cycle through the classes so
  * that every split is nearly balanced. Train and test are drawn from the same distribution.
  */
+/** The most floats the generated data may hold (2 GiB of float32): more is a typo, not a data set. */
+const MAX_VALUES = 2 ** 29;
+
 export function generateBlobs(options: SyntheticOptions): { pool: DataSplit; test: DataSplit; exampleSize: number } {
   const exampleSize = options.inputShape.reduce((a, b) => a * b, 1);
+  const values = (options.train + options.test + options.numClasses) * exampleSize;
+  if (values > MAX_VALUES) {
+    throw new UserError(
+      `/dataset: ${options.train + options.test} examples of shape [${options.inputShape.join(', ')}] are ${values.toExponential(2)} values, more than ${MAX_VALUES.toExponential(2)}; use fewer or smaller examples`,
+      '/dataset',
+    );
+  }
   const normal = gaussian(seededRandom(options.dataSeed));
   const prototypes = new Float32Array(options.numClasses * exampleSize);
   for (let i = 0; i < prototypes.length; i++) prototypes[i] = normal();

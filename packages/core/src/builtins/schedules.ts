@@ -14,7 +14,7 @@ export interface IterativeOptions {
 export const iterativeSchedule: PruningSchedule<IterativeOptions> = {
   meta: meta('iterative', 'prune a fixed fraction of the remaining weights before each level'),
   optionsSchema: Type.Object({
-    levels: Type.Integer({ minimum: 0, description: 'Pruned levels after the dense level 0.' }),
+    levels: Type.Integer({ minimum: 0, maximum: 1000, description: 'Pruned levels after the dense level 0 (at most 1000).' }),
     rate: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'Fraction of the remaining weights pruned before each level (0.2 = 20%).' }),
     atInit: Type.Boolean({ description: 'Also prune before the first training, scoring θ0 (pruning at initialisation).' }),
   }),

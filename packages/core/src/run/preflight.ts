@@ -5,6 +5,9 @@ import { UserError } from '../errors.js';
 import { denseMasks } from '../pruning.js';
 import { branchLevels } from './branches.js';
 
+/** The largest model lth will try to train: 2³⁰ parameters (4 GiB per copy of the weights). */
+const MAX_PARAMETERS = 2 ** 30;
+
 /** Runs `f`, turning a UserError into a problem line (and letting every other error through). */
 function attempt<T>(problems: string[], f: () => T): T | undefined {
   try {
@@ -41,8 +44,13 @@ export function preflight(resolved: ResolvedConfig, dataset: Dataset): void {
   const totalIterations = attempt(problems, () => parseDuration(config.training.iterations, iterationsPerEpoch, '/training/iterations'));
   const evalEvery = attempt(problems, () => parseDuration(config.training.evalEvery, iterationsPerEpoch, '/training/evalEvery'));
   if (evalEvery === 0) problems.push('/training/evalEvery: must be at least 1 iteration (e.g. 500, "500it" or "1ep")');
-  const model = attempt(problems, () => (slots.model.plugin as ModelFactory).create(opts('model'), dataset));
-  if (model) attempt(problems, () => checkMasker(slots['pruning.masker'].plugin as Masker, opts('pruning.masker'), model));
+  let model = attempt(problems, () => (slots.model.plugin as ModelFactory).create(opts('model'), dataset));
+  const parameters = model ? model.weightNames.reduce((n, w) => n + (model!.shapes[w] ?? []).reduce((a, b) => a * b, 1), 0) : 0;
+  if (!(parameters <= MAX_PARAMETERS)) {
+    problems.push(`/model: ${parameters.toExponential(2)} parameters is more than lth trains (${MAX_PARAMETERS.toExponential(2)}); check the layer sizes`);
+    model = undefined;
+  }
+  if (model) attempt(problems, () => checkMasker(slots['pruning.masker'].plugin as Masker, opts('pruning.masker'), model!));
   const plan = attempt(problems, () => (slots['pruning.schedule'].plugin as PruningSchedule).plan(opts('pruning.schedule')));
   if (totalIterations !== undefined && plan) {
     const timing = { iterationsPerEpoch, totalIterations };
