@@ -1,0 +1,69 @@
+/**
+ * The `instability` branch (@lth/analysis-connectivity) through the real CLI: on a convex problem
+ * (a LeNet without hidden layers is multinomial logistic regression) the loss along the path lies
+ * under the chord between the copies, so the loss barrier is at most half their difference; and a
+ * path with fewer than 3 points or a rewind point at the end of training exits 2 naming it.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunStore } from '@lth/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lth } from './test-utils/in-process.js';
+
+const config = (branch: Record<string, unknown>) => ({
+  name: 'instability-convex',
+  seed: 0,
+  dataset: { use: 'synthetic', validation: 100, train: 300, test: 100 },
+  model: { use: 'lenet', hidden: [] },
+  training: { optimizer: { use: 'sgd', lr: 0.05 }, batchSize: 32, iterations: 40, evalEvery: 20 },
+  pruning: { schedule: { use: 'iterative', levels: 1, rate: 0.5 }, scorer: { use: 'magnitude' }, masker: { use: 'layerwise' }, rewind: { use: 'iteration', at: 0 } },
+  branches: [{ use: 'instability', ...branch }],
+});
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lth-instability-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function validate(branch: Record<string, unknown>) {
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, JSON.stringify(config(branch)));
+  return lth('validate', file);
+}
+
+describe('branch instability through lth run', () => {
+  it('on logistic regression, keeps the path’s loss under the chord between the two copies', async () => {
+    const file = join(dir, 'convex.json');
+    writeFileSync(file, JSON.stringify(config({ rewindAt: [0, 10], points: 11 })));
+    const out = join(dir, 'runs');
+    const done = await lth('run', file, '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    const store = new RunStore(join(out, JSON.parse((await lth('validate', file)).stdout).runDir as string));
+    const rows = store.branchRows();
+    expect(rows.map((r) => r.level)).toEqual([1]);
+    for (const k of [0, 10]) {
+      const files = store.replicate(0).level(1).branches()[0]!.store;
+      const { points } = files.readJson<{ points: { alpha: number; trainLoss: number; testLoss: number }[] }>(`curve-k${k}.json`);
+      expect(points).toHaveLength(11);
+      for (const split of ['trainLoss', 'testLoss'] as const) {
+        const [l0, l1] = [points[0]![split], points[points.length - 1]![split]];
+        for (const p of points) expect(p[split]).toBeLessThanOrEqual((1 - p.alpha) * l0 + p.alpha * l1 + 1e-5);
+      }
+      const { testLoss: l0 } = points[0]!;
+      const { testLoss: l1 } = points[points.length - 1]!;
+      expect(l0).not.toBe(l1); // two different copies, not a trivially flat path
+      expect(rows[0]!.result[`lossBarrier_k${k}`] as number).toBeLessThanOrEqual(Math.abs(l1 - l0) / 2 + 1e-5);
+    }
+  }, 120_000);
+
+  it('exits 2 on fewer than 3 points and on a rewind point at or after the end of training', async () => {
+    const few = await validate({ points: 2 });
+    expect(few.code).toBe(2);
+    expect(few.stderr).toMatch(/\/branches\/0\/points/);
+    const late = await validate({ rewindAt: [0, 40] });
+    expect(late.code).toBe(2);
+    expect(late.stderr).toMatch(/rewindAt 40 is not before the end of training \(iteration 40\)/);
+  }, 60_000);
+});
