@@ -8,7 +8,9 @@ import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { formatAjvErrors, type ResolvedConfig, resolveConfig, runDirName } from './config.js';
 import { DivergedError, UserError } from './errors.js';
-import { writeJsonAtomic } from './store/io.js';
+import { mkdirSync } from 'node:fs';
+import { removeStaleTemps, writeJsonAtomic } from './store/io.js';
+import { processAlive, RunLock } from './store/lock.js';
 import type { PluginRegistry } from './registry.js';
 import { type RunResult, runExperiment } from './run/loop.js';
 
@@ -217,7 +219,21 @@ export async function runSweep(raw: unknown, registry: PluginRegistry, options: 
   const sweepDir = join(options.outDir, `${name}-${hash.slice(0, 12)}`);
   const runs: SweepRun[] = variants.map((v) => ({ id: v.resolved.hash.slice(0, 12), label: v.label, variant: v.set, dir: join('runs', runDirName(v.resolved)) }));
   const manifest: SweepManifest = { name, hash, runs };
-  writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
+  // One process per sweep directory (its shared dense runs are written outside any run's lock).
+  const lock = new RunLock(sweepDir);
+  mkdirSync(sweepDir, { recursive: true });
+  lock.lock();
+  try {
+    removeStaleTemps(sweepDir, processAlive);
+    writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
+    return await runVariants(variants, manifest, sweepDir, options);
+  } finally {
+    lock.unlock();
+  }
+}
+
+async function runVariants(variants: ExpandedVariant[], manifest: SweepManifest, sweepDir: string, options: SweepOptions): Promise<SweepResult> {
+  const { runs } = manifest;
 
   const datasetFor = datasetCache(options.baseDir);
   await preflightVariants(variants, datasetFor);

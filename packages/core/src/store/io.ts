@@ -35,6 +35,7 @@ function withTemp(tmp: string, path: string, fill: () => void): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
     fill();
+    crashPoint();
     renameSync(tmp, path);
   } catch (error) {
     try {
@@ -47,6 +48,17 @@ function withTemp(tmp: string, path: string, fill: () => void): void {
     if (why) throw new UserError(`cannot write ${path}: ${why} (${code})`, path);
     throw error;
   }
+}
+
+let writes = 0;
+/**
+ * A failpoint for the crash-consistency tests: with LTH_CRASH_AT=n in the environment, the
+ * process kills itself (SIGKILL, as a power cut would) when its n-th atomic write has filled its
+ * temporary file but not yet renamed it. Without the variable it does nothing.
+ */
+function crashPoint(): void {
+  const at = process.env.LTH_CRASH_AT;
+  if (at && ++writes === Number(at)) process.kill(process.pid, 'SIGKILL');
 }
 
 /** What to do about the write errors a user can fix. */
