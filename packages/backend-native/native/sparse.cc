@@ -104,10 +104,10 @@ napi_value Transpose(napi_env env, const Args& args) {
 // acc = Σ_p vals[p] · inT[idx[p], b0 : b0 + 8*NV], written to out[b, o] (out is [B, outRows]).
 template <int NV>
 void GatherAxpyBlock(const int32_t* ptr, const int32_t* idx, const float* vals, const float* inT, int64_t stride,
-                     int64_t b0, int64_t outRows, int64_t batch, float* out) {
+                     int64_t b0, int64_t outRows, int64_t batch, float* out, int64_t o0, int64_t o1) {
   const int64_t valid = std::min<int64_t>(8 * NV, batch - b0);
   alignas(32) float tile[8 * 64];
-  for (int64_t o = 0; o < outRows; o++) {
+  for (int64_t o = o0; o < o1; o++) {
 #define LTH_DECL(t) v8 acc##t = v8{};
     LTH_FOR_LANES(LTH_DECL)
 #undef LTH_DECL
@@ -129,7 +129,7 @@ void GatherAxpyBlock(const int32_t* ptr, const int32_t* idx, const float* vals, 
 #define LTH_STORE(t) if constexpr (NV > t) std::memcpy(lanes + 8 * t, &acc##t, sizeof(v8));
     LTH_FOR_LANES(LTH_STORE)
 #undef LTH_STORE
-    if (o % 8 == 7 || o == outRows - 1) {
+    if (o % 8 == 7 || o == o1 - 1) {
       const int64_t o0 = o - o % 8, n = o - o0 + 1;
 #ifdef __AVX__
       if (n == 8) {
@@ -160,18 +160,32 @@ napi_value GatherAxpy(napi_env env, const Args& args) {
   check(ptr[0] == 0 && nnz >= 0 && li >= size_t(nnz) && lv >= size_t(nnz), "gatherAxpy: idx/vals length");
   check(lx >= size_t(inRows * stride) && lo >= size_t(batch * outRows), "gatherAxpy: buffer too small");
   for (int64_t p = 0; p < nnz; p++) check(idx[p] >= 0 && idx[p] < inRows, "gatherAxpy: index out of range");
-  // 64 floats (8 AVX registers) per block: B = 60 is one block; larger batches take several.
-  for (int64_t b0 = 0; b0 < batch; b0 += 64) {
-    switch (std::min<int64_t>(64, stride - b0) / 8) {
-      case 1: GatherAxpyBlock<1>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 2: GatherAxpyBlock<2>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 3: GatherAxpyBlock<3>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 4: GatherAxpyBlock<4>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 5: GatherAxpyBlock<5>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 6: GatherAxpyBlock<6>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      case 7: GatherAxpyBlock<7>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
-      default: GatherAxpyBlock<8>(ptr, idx, vals, inT, stride, b0, outRows, batch, out); break;
+  // Outputs in groups of 8 (one register transpose each) split over threads when the work is
+  // large: a kept entry costs about 4 GEMM multiply-adds (memory-bound), so the GEMMs' thread
+  // policy applies to 4x the entries' multiply-adds (Conv-2's 16384x256 layer; never LeNet's).
+  const int threads = ThreadsFor(4.0 * double(nnz) * double(stride));
+  const int64_t groups = (outRows + 7) / 8;
+  auto run = [&](int64_t g0, int64_t g1) {
+    const int64_t o0 = g0 * 8, o1 = std::min(outRows, g1 * 8);
+    // 64 floats (8 AVX registers) per block: B = 60 is one block; larger batches take several.
+    for (int64_t b0 = 0; b0 < batch; b0 += 64) {
+      switch (std::min<int64_t>(64, stride - b0) / 8) {
+        case 1: GatherAxpyBlock<1>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+        case 2: GatherAxpyBlock<2>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+        case 3: GatherAxpyBlock<3>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+        case 4: GatherAxpyBlock<4>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+        case 5: GatherAxpyBlock<5>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+        case 6: GatherAxpyBlock<6>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+        case 7: GatherAxpyBlock<7>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+        default: GatherAxpyBlock<8>(ptr, idx, vals, inT, stride, b0, outRows, batch, out, o0, o1); break;
+      }
     }
+  };
+  if (threads <= 1 || groups < 2) {
+    run(0, groups);
+  } else {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < threads; t++) run(groups * t / threads, groups * (t + 1) / threads);
   }
   return Undefined(env);
 }
@@ -180,8 +194,8 @@ napi_value GatherAxpy(napi_env env, const Args& args) {
 // kept (k, colIdx[p]); row k of aT stays in registers while its kept columns stream past.
 template <int NV>
 void SampledBlock(const int32_t* rowPtr, const int32_t* colIdx, const float* aT, const float* bT, float* out,
-                  int64_t K, int64_t stride, int64_t b0) {
-  for (int64_t k = 0; k < K; k++) {
+                  int64_t stride, int64_t b0, int64_t k0, int64_t k1) {
+  for (int64_t k = k0; k < k1; k++) {
     if (rowPtr[k] == rowPtr[k + 1]) continue;
     const float* ak = aT + k * stride + b0;
 #define LTH_DECL(t) const v8 a##t = NV > t ? Load8(ak + 8 * t) : v8{};
@@ -222,18 +236,28 @@ napi_value SampledProduct(napi_env env, const Args& args) {
   check(rowPtr[0] == 0 && li >= size_t(nnz) && lo >= size_t(nnz), "sampledProduct: idx/out length");
   check(la >= size_t(K * stride) && lb >= size_t(N * stride), "sampledProduct: buffer too small");
   for (int64_t p = 0; p < nnz; p++) check(colIdx[p] >= 0 && colIdx[p] < N, "sampledProduct: index out of range");
-  std::fill(out, out + nnz, 0.f);
-  for (int64_t b0 = 0; b0 < stride; b0 += 64) {
-    switch (std::min<int64_t>(64, stride - b0) / 8) {
-      case 1: SampledBlock<1>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
-      case 2: SampledBlock<2>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
-      case 3: SampledBlock<3>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
-      case 4: SampledBlock<4>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
-      case 5: SampledBlock<5>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
-      case 6: SampledBlock<6>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
-      case 7: SampledBlock<7>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
-      default: SampledBlock<8>(rowPtr, colIdx, aT, bT, out, K, stride, b0); break;
+  // Rows split over threads as in gatherAxpy; each thread writes its rows' entries only.
+  const int threads = ThreadsFor(4.0 * double(nnz) * double(stride));
+  auto run = [&](int64_t k0, int64_t k1) {
+    std::fill(out + rowPtr[k0], out + rowPtr[k1], 0.f);
+    for (int64_t b0 = 0; b0 < stride; b0 += 64) {
+      switch (std::min<int64_t>(64, stride - b0) / 8) {
+        case 1: SampledBlock<1>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+        case 2: SampledBlock<2>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+        case 3: SampledBlock<3>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+        case 4: SampledBlock<4>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+        case 5: SampledBlock<5>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+        case 6: SampledBlock<6>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+        case 7: SampledBlock<7>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+        default: SampledBlock<8>(rowPtr, colIdx, aT, bT, out, stride, b0, k0, k1); break;
+      }
     }
+  };
+  if (threads <= 1 || K < 2) {
+    run(0, K);
+  } else {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < threads; t++) run(K * t / threads, K * (t + 1) / threads);
   }
   return Undefined(env);
 }

@@ -205,6 +205,41 @@ describe.skipIf(skipReason !== undefined)('sparse kernels for pruned dense layer
     expect(maxRelDiff(sparse, dense)).toBeLessThan(1e-5);
   });
 
+  it('the products split over threads give the same bits as on one thread', () => {
+    // setThreads(2, 0): every kernel may use 2 threads whatever its size (the sparse products
+    // split from ~16M entry-multiply-adds by default, far above these shapes).
+    const [batch, k, n] = [70, 67, 45];
+    const mask = maskOf(k, n, 0.2, 8);
+    const run = () => {
+      let out: Float32Array[] = [];
+      tf.tidy(() => {
+        const maskT = tf.tensor2d(mask, [k, n]);
+        const zero = tf.zeros([k, n]);
+        const w0 = tf.tensor2d(Float32Array.from(values(k * n, 4), (x, i) => x * mask[i]!), [k, n]);
+        const [w] = tf.engine().runKernel(LthSgdUpdate, { weight: w0, grad: zero, velocity: zero, mask: maskT },
+          { lr: 0, momentum: 0, weightDecay: 0 }) as tf.Tensor[];
+        const x = tf.tensor2d(values(batch * k, 9), [batch, k]);
+        const r = tf.tensor2d(values(batch * n, 10), [batch, n]);
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a, b), r)))([x, w!]);
+        // dw is read through an update (its kept values), not densely: that is the sampled product.
+        const [w2] = tf.engine().runKernel(LthSgdUpdate, { weight: w!, grad: dw!, velocity: zero, mask: maskT },
+          { lr: 1, momentum: 0, weightDecay: 0 }) as tf.Tensor[];
+        out = [tf.matMul(x, w!), dx!, w2!].map((t) => Float32Array.from(t.dataSync()));
+      });
+      return out;
+    };
+    backend.sparse.configure({ enabled: true });
+    const one = run();
+    const max = backend.addon.setThreads();
+    backend.addon.setThreads(2, 0);
+    try {
+      const two = run();
+      two.forEach((t, i) => expect(Buffer.from(t.buffer).equals(Buffer.from(one[i]!.buffer))).toBe(true));
+    } finally {
+      backend.addon.setThreads(max, 64 * 1024 * 1024);
+    }
+  });
+
   it('1,000 sparse Adam steps: pruned weights and their moments stay exactly zero', () => {
     backend.sparse.configure({ enabled: true });
     const r = train({ steps: 1000, batch: 4, layers: [12, 10, 3], keep: [0.2, 0.25], optimizer: 'adam' });
