@@ -70,6 +70,22 @@ describe('lth compare', () => {
     expect(lines.some((l) => /\s2\s+all\s/.test(l))).toBe(true);
   }, 60_000);
 
+  it('compares the runs of a sweep directory (one per variant), labelled by variant', async () => {
+    // Named sweep.json on purpose: a sweep config is not a sweep directory's manifest.
+    const file = join(dir, 'sweep.json');
+    writeFileSync(file, JSON.stringify({ ...tiny('cmp-sweep', 0), vary: { 'pruning.masker.use': ['global', 'layerwise'] } }));
+    const sweep = await lth('sweep', file, '--out', join(dir, 'sweeps'), '--backend', 'cpu');
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const sweepDir = /^sweep: (.*)$/m.exec(sweep.stdout)![1]!;
+    const out = await lth('compare', sweepDir, '--json');
+    expect(out.code, out.stderr).toBe(0);
+    const rows = JSON.parse(out.stdout) as OverlapRow[];
+    expect([...new Set(rows.map((r) => `${r.a} | ${r.b}`))]).toEqual(['masker.use=global | masker.use=layerwise']);
+    // The dense level 0 is shared; global and layer-wise masks differ once pruning starts.
+    expect(rows.find((r) => r.level === 0 && r.layer === 'all')!.jaccard).toBe(1);
+    expect(rows.find((r) => r.level === 2 && r.layer === 'all')!.jaccard).toBeLessThan(1);
+  }, 120_000);
+
   it('exits 2 on runs of different models, on one run without --init and on a directory that is no run', async () => {
     const models = await lth('compare', runs.seed0!, runs.other!);
     expect(models.code).toBe(2);
@@ -77,8 +93,12 @@ describe('lth compare', () => {
     const one = await lth('compare', runs.seed0!);
     expect(one.code).toBe(2);
     expect(one.stderr).toMatch(/needs two or more runs/);
-    const none = await lth('compare', dir, runs.seed0!);
+    const none = await lth('compare', join(dir, 'runs'), runs.seed0!);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/neither a run directory/);
+    // A directory holding a sweep config named sweep.json, not the manifest lth sweep writes.
+    const config = await lth('compare', dir, runs.seed0!);
+    expect(config.code).toBe(2);
+    expect(config.stderr).toMatch(/sweep\.json is not the manifest of a sweep directory/);
   }, 60_000);
 });

@@ -29,8 +29,13 @@ export const OVERLAP_COLUMNS: (keyof OverlapRow)[] = ['a', 'b', 'level', 'layer'
 /** The runs a directory holds: itself (a run), or the runs its sweep.json names. */
 function runsOf(dir: string): { label: string; dir: string }[] {
   const abs = resolve(dir);
-  if (existsSync(join(abs, 'sweep.json'))) {
-    return readJson<SweepManifest>(join(abs, 'sweep.json')).runs.map((r) => ({ label: r.label, dir: resolve(abs, r.dir) }));
+  const manifest = join(abs, 'sweep.json');
+  if (existsSync(manifest)) {
+    const { runs } = readJson<Partial<SweepManifest>>(manifest);
+    if (!Array.isArray(runs) || runs.some((r) => typeof r?.dir !== 'string')) {
+      throw new UserError(`${manifest} is not the manifest of a sweep directory (lth sweep writes one with "runs"; give the sweep's output directory)`, '<dirs>');
+    }
+    return runs.map((r) => ({ label: r.label, dir: resolve(abs, r.dir) }));
   }
   if (RunStore.isRun(abs)) return [{ label: basename(abs), dir: abs }];
   throw new UserError(`${dir} is neither a run directory (with config.json) nor a sweep directory (with sweep.json)`, '<dirs>');
