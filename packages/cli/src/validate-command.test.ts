@@ -35,7 +35,7 @@ describe('lth validate catches before training what would fail during it', () =>
     ['a scorer of trained weights pruning at initialisation', set({}, { schedule: { use: 'one-shot', sparsity: 0.5, atInit: true }, scorer: { use: 'movement' } }), /cannot prune at initialisation/],
     ['a batch larger than the training split', set({ training: { ...base.training, batchSize: 1000 } }), /\/training\/batchSize: 1000 is larger than the 100 training examples/],
     ['a branch on a level the run does not have', set({ branches: [{ use: 'reinit', levels: [1, 5] }] }), /\/branches\/0\/levels: level 5 does not exist/],
-    ['evaluation every 0 iterations', set({ training: { ...base.training, evalEvery: 0 } }), /\/training\/evalEvery: must be at least 1/],
+    ['evaluation every 0 iterations', set({ training: { ...base.training, evalEvery: 0 } }), /\/training\/evalEvery: must be >= 1/],
   ])('%s', async (_what, config, message) => {
     const r = await validate(config);
     expect(r.code).toBe(2);
@@ -74,5 +74,26 @@ describe('lth run after the redesign', () => {
     const again = await lth('run', file, '--out', out, '--backend', 'cpu');
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/other major versions \(@lth\/models 7\.0\.0 → 0\.1\.0\)/);
+  });
+});
+
+describe('bad output directories and odd files are named, before any work', () => {
+  it.each([
+    ['a regular file', () => join(dir, 'plain-file'), /cannot use .* as an output directory: .*plain-file: a parent of it is a file/],
+    ['a virtual filesystem', () => '/proc/lth-out', /cannot use \/proc\/lth-out\/.* as an output directory/],
+  ])('--out on %s exits 2', async (_what, out, message) => {
+    writeFileSync(join(dir, 'plain-file'), 'x');
+    const file = join(dir, 'out.json');
+    writeFileSync(file, JSON.stringify(base));
+    const r = await lth('run', file, '--out', out(), '--backend', 'cpu');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('accepts a config that starts with a UTF-8 byte-order mark', async () => {
+    const file = join(dir, 'bom.json');
+    writeFileSync(file, `\uFEFF${JSON.stringify(base)}`);
+    const r = await lth('validate', file);
+    expect(r.code, r.stderr).toBe(0);
   });
 });

@@ -8,8 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { formatAjvErrors, type ResolvedConfig, resolveConfig, runDirName } from './config.js';
 import { DivergedError, UserError } from './errors.js';
-import { mkdirSync } from 'node:fs';
-import { removeStaleTemps, writeJsonAtomic } from './store/io.js';
+import { ensureWritableDir, removeStaleTemps, writeJsonAtomic } from './store/io.js';
 import { processAlive, RunLock } from './store/lock.js';
 import type { PluginRegistry } from './registry.js';
 import { type RunResult, runExperiment } from './run/loop.js';
@@ -221,7 +220,7 @@ export async function runSweep(raw: unknown, registry: PluginRegistry, options: 
   const manifest: SweepManifest = { name, hash, runs };
   // One process per sweep directory (its shared dense runs are written outside any run's lock).
   const lock = new RunLock(sweepDir);
-  mkdirSync(sweepDir, { recursive: true });
+  ensureWritableDir(sweepDir);
   lock.lock();
   try {
     removeStaleTemps(sweepDir, processAlive);

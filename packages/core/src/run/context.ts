@@ -24,9 +24,8 @@ import { UserError } from '../errors.js';
 import { preflight } from './preflight.js';
 import { RunStore } from '../store/run-store.js';
 import { checkProvenance, type Provenance, provenance } from '../store/provenance.js';
-import { removeStaleTemps } from '../store/io.js';
+import { ensureWritableDir, removeStaleTemps } from '../store/io.js';
 import { processAlive, RunLock } from '../store/lock.js';
-import { mkdirSync } from 'node:fs';
 
 export interface RunOptions {
   /** Parent of run directories (`./runs` by default in the CLI). */
@@ -119,7 +118,7 @@ export async function openRun(resolved: ResolvedConfig, options: RunOptions): Pr
     options.reporter?.onEvent({ type: 'warning', message });
   }
   const lock = new RunLock(store.dir);
-  mkdirSync(store.dir, { recursive: true });
+  ensureWritableDir(store.dir);
   lock.lock();
   try {
     removeStaleTemps(store.dir, processAlive);

@@ -1,5 +1,5 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 /**
@@ -70,6 +70,7 @@ const IO_ADVICE: Record<string, string> = {
   EPERM: 'permission denied; choose another --out or fix the permissions',
   ENOTDIR: 'a parent of it is a file, not a directory; choose another --out',
   ENAMETOOLONG: 'the path is too long; use a shorter name or --out',
+  ENOENT: 'it cannot be created there (a virtual or read-only filesystem?); choose another --out',
 };
 
 /**
@@ -111,5 +112,41 @@ export function readJson<T>(path: string): T {
     return JSON.parse(text.replace(/^\uFEFF/, '')) as T;
   } catch (error) {
     throw new UserError(`${path} is not valid JSON (${(error as Error).message}); fix or delete it`, path);
+  }
+}
+
+/**
+ * Creates `dir` (one level at a time, from its nearest existing ancestor) and proves it writable
+ * with a probe file, before any work: a bad --out fails at once, named, instead of hours later.
+ * (Node's recursive mkdir can spin forever on pseudo-filesystems such as /proc.)
+ */
+export function ensureWritableDir(dir: string, field = '--out'): void {
+  const missing: string[] = [];
+  let existing = resolve(dir);
+  while (!existsSync(existing)) {
+    missing.unshift(existing);
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const fail = (path: string, error: unknown): never => {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const why = IO_ADVICE[code] ?? (error as Error).message;
+    throw new UserError(`cannot use ${dir} as an output directory: ${path}: ${why}${code ? ` (${code})` : ''}`, field);
+  };
+  if (!statSync(existing).isDirectory()) fail(existing, Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }));
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') fail(d, error);
+    }
+  }
+  const probe = join(dir, `.lth-write-probe-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (error) {
+    fail(dir, error);
   }
 }
