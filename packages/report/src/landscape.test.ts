@@ -59,7 +59,7 @@ describe('landscape section of the report', () => {
     ]);
     const report = await writeReport(runDir, { png: true });
     const html = readFileSync(report.html, 'utf8');
-    for (const id of ['landscape-surfaces', 'landscape-lines']) {
+    for (const id of ['landscape-3d', 'landscape-surfaces', 'landscape-lines']) {
       expect(html).toContain(`<figure id="${id}">`);
       expect(existsSync(join(runDir, `report-${id}.png`))).toBe(true);
     }
