@@ -205,6 +205,35 @@ describe.skipIf(skipReason !== undefined)('sparse kernels for pruned dense layer
     expect(maxRelDiff(sparse, dense)).toBeLessThan(1e-5);
   });
 
+  it('a reshape of a compact weight or of a transposed activation is another matrix: dense path, same values', () => {
+    const [k, n] = [12, 20];
+    const mask = maskOf(k, n, 0.2, 11);
+    const run = (enabled: boolean) => {
+      backend.sparse.configure({ enabled });
+      let out: Float32Array[] = [];
+      tf.tidy(() => {
+        const maskT = tf.tensor2d(mask, [k, n]);
+        const zero = tf.zeros([k, n]);
+        const w0 = tf.tensor2d(Float32Array.from(values(k * n, 12), (x, i) => x * mask[i]!), [k, n]);
+        const [w] = tf.engine().runKernel(LthSgdUpdate, { weight: w0, grad: zero, velocity: zero, mask: maskT },
+          { lr: 0, momentum: 0, weightDecay: 0 }) as tf.Tensor[];
+        const x = tf.tensor2d(values(6 * k, 13), [6, k]);
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => {
+          const y = tf.matMul(a, b); // sparse: a [6, 12] · w [12, 20]
+          // The same data as other matrices: x as [3, 24], w as [20, 12] (not wᵀ).
+          const z = tf.matMul(tf.reshape(a, [3, 2 * k]), tf.reshape(tf.concat([b, b], 0), [2 * k, n]));
+          const u = tf.matMul(tf.reshape(b, [n, k]), tf.transpose(a));
+          return tf.add(tf.add(tf.sum(tf.square(y)), tf.sum(z)), tf.sum(u));
+        })([x, w!]);
+        out = [dx!, dw!, tf.matMul(tf.ones([2, n]), tf.reshape(w!, [n, k]))].map((t) => Float32Array.from(t.dataSync()));
+      });
+      return out;
+    };
+    const dense = run(false);
+    const sparse = run(true);
+    expect(maxRelDiff(sparse, dense)).toBeLessThan(1e-5);
+  });
+
   it('the products split over threads give the same bits as on one thread', () => {
     // setThreads(2, 0): every kernel may use 2 threads whatever its size (the sparse products
     // split from ~16M entry-multiply-adds by default, far above these shapes).

@@ -342,6 +342,8 @@ export class SparseKernels {
     const w = this.compact.get(b.dataId);
     if (!w || !w.csc || !w.zeroOutside) return null;
     const p = w.pattern;
+    // A reshape shares the data: only the weight's own layout matches its compact values.
+    if (b.shape[0] !== p.rows || b.shape[1] !== p.cols) return null;
     const [batch, inner] = a.shape as [number, number];
     if (inner !== (transposeB ? p.cols : p.rows)) return null;
     const recording = engine().state.gradientDepth > 0;
@@ -382,7 +384,7 @@ export class SparseKernels {
     if (candidates.length !== 1) return null;
     const pattern = candidates[0]!;
     const xT = this.transposed.get(a.dataId);
-    if (!xT) return null;
+    if (!xT || xT.batch !== batch || xT.features !== rows) return null;
     const dyT = this.transpose(dy, true); // usually cached by the input gradient just before
     const kept = this.host.pool.acquire(pattern.nnz);
     this.host.addon.sampledProduct(pattern.rowPtr, pattern.colIdx, xT.buf, dyT.buf, kept, rows, cols, xT.stride);
@@ -394,17 +396,21 @@ export class SparseKernels {
 
   /** `t` transposed to [features, stride]; cached per data when `keep` (released with the data). */
   private transpose(t: TensorInfo, keep: boolean): Transposed {
+    const [batch, features] = t.shape as [number, number];
     const cached = this.transposed.get(t.dataId);
-    if (cached) {
+    // (A reshape of the same data to another 2-D shape is another matrix: not the cached one.)
+    if (cached && cached.batch === batch && cached.features === features) {
       if (!keep) cached.refs++;
       return cached;
     }
-    const [batch, features] = t.shape as [number, number];
     const stride = stride8(batch);
     const buf = this.host.pool.acquire(features * stride);
     this.host.addon.transposePad(this.host.float32(t), buf, batch, features, stride);
     const tr: Transposed = { buf, batch, features, stride, refs: 1 };
-    if (keep) this.transposed.set(t.dataId, tr);
+    if (keep) {
+      if (cached) this.unref(cached); // the cache's reference to the other shape's copy
+      this.transposed.set(t.dataId, tr);
+    }
     return tr;
   }
 
