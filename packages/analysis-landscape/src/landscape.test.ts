@@ -116,6 +116,47 @@ describe('slices', () => {
   });
 });
 
+describe('known answer: softmax regression', () => {
+  it('every point of the 2D surface is the float64 cross-entropy of θT + αδ + βη, with pruned weights at 0', async () => {
+    const [d, c] = [6, 3];
+    const model: ModelSpec = {
+      weightNames: ['w', 'b'],
+      prunable: ['w'],
+      layerOf: { w: 'linear', b: 'linear' },
+      outputLayer: 'linear',
+      shapes: { w: [d, c], b: [c] },
+      init: (seed) => ({ w: tf.randomNormal([d, c], 0, 0.5, 'float32', seed), b: tf.randomNormal([c], 0, 0.5, 'float32', seed + 1) }),
+      forward: (weights, x) => tf.add(tf.matMul(x as tf.Tensor2D, weights.w as tf.Tensor2D), weights.b!),
+    };
+    const masks = randomMasks(model, 0.4, 2);
+    const raw = model.init(8);
+    const final = { w: tf.mul(raw.w!, tf.tensor(masks.w!.data, [d, c], 'float32')), b: raw.b! };
+    const ctx = fakeBranchContext({ level: 3, final, masks, model });
+    const o = { steps: 5, grid: 5, range: 1, examples: 40, includeBiases: false };
+    await landscape.run(ctx, o);
+    const surface = ctx.files.readJson<Surface>('surface.json');
+    const [dir1, dir2] = [0, 1].map((i) => landscapeDirection(model, final, masks, directionSeed(ctx, i), false).w!.data);
+    const w = Array.from(final.w.dataSync());
+    const b = Array.from(final.b.dataSync());
+    const { x, y } = ctx.dataset.train;
+    const loss = (alpha: number, beta: number) => {
+      const wp = w.map((v, i) => v + alpha * dir1![i]! + beta * dir2![i]!);
+      wp.forEach((v, i) => masks.w!.data[i] === 0 && expect(Math.abs(v)).toBe(0));
+      let sum = 0;
+      for (let n = 0; n < o.examples; n++) {
+        const z = Array.from({ length: c }, (_, k) => b[k]! + Array.from({ length: d }, (_, i) => x[n * d + i]! * wp[i * c + k]!).reduce((p, q) => p + q, 0));
+        const m = Math.max(...z);
+        sum += m + Math.log(z.reduce((p, zk) => p + Math.exp(zk - m), 0)) - z[y[n]!]!;
+      }
+      return sum / o.examples;
+    };
+    surface.axis.forEach((beta, r) =>
+      surface.axis.forEach((alpha, col) => expect(surface.rows[r]!.trainLoss[col]! / loss(alpha, beta)).toBeCloseTo(1, 4)),
+    );
+    tf.dispose([...Object.values(raw), final.w]);
+  });
+});
+
 describe('options', () => {
   it('rejects slices that miss θT: an even count, a grid of 1 or 2', () => {
     const o = landscape.defaults as Required<typeof landscape.defaults>;
