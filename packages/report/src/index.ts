@@ -4,3 +4,4 @@ export { summaryCsv, csvField } from './csv.js';
 export { reportHtml } from './html.js';
 export { renderSvg, svgToPng, scopeSvgIds, sansSerifFamily } from './render.js';
 export { writeReport, type WriteReportOptions, type WrittenReport } from './report.js';
+export { overlapChart, type OverlapChartRow } from './overlap-chart.js';
