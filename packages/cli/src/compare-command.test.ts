@@ -61,8 +61,13 @@ describe('lth compare', () => {
     expect(lines).toHaveLength(rows.length + 1);
   }, 60_000);
 
-  it('prints a table, and with --init compares each ticket with its top-|θ0| mask', async () => {
-    const out = await lth('compare', runs.seed0!, '--init');
+  it('prints a table, and with --init compares each ticket with its top-|θ0| mask; --chart draws it', async () => {
+    const svg = join(dir, 'overlap.svg');
+    const out = await lth('compare', runs.seed0!, '--init', '--chart', svg);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*top-\|θ0\| of cmp-/);
+    const bad = await lth('compare', runs.seed0!, '--init', '--chart', join(dir, 'overlap.txt'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--chart .*overlap\.txt: name a \.svg or \.png file/);
     expect(out.code, out.stderr).toBe(0);
     const lines = out.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^a\s+b\s+level\s+layer\s+remaining a\/b\s+kept a/);

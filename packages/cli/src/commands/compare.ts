@@ -136,11 +136,20 @@ export const addCompareCommand: AddCommand = (program, ctx) => {
     .option('--init', 'also compare each ticket with the mask of the largest |θ0| with the same per-layer counts')
     .option('--json', 'print the rows as JSON instead of a table')
     .option('--csv <file>', 'also write the rows as CSV')
-    .action((dirs: string[], o: { init?: boolean; json?: boolean; csv?: string }) => {
+    .option('--chart <file>', 'also draw the Jaccard index against the weights remaining, a panel per layer (.svg, or .png)')
+    .action(async (dirs: string[], o: { init?: boolean; json?: boolean; csv?: string; chart?: string }) => {
+      if (o.chart && !/\.(svg|png)$/i.test(o.chart)) throw new UserError(`--chart ${o.chart}: name a .svg or .png file`, '--chart');
       const rows = compareRuns(dirs, { init: o.init });
       if (o.csv) writeFileSync(o.csv, toCsv(OVERLAP_COLUMNS, rows as unknown as Record<string, unknown>[]));
       if (o.json) ctx.out(JSON.stringify(rows, null, 2));
       else for (const line of table(rows)) ctx.out(line);
       if (o.csv) ctx.io.stderr.write(`lth: wrote ${o.csv}\n`);
+      if (o.chart) {
+        // Loaded on use: vega and resvg are only needed here.
+        const { overlapChart, renderSvg, svgToPng } = await import('@lth/report');
+        const svg = await renderSvg(overlapChart(rows).spec);
+        writeFileSync(o.chart, /\.png$/i.test(o.chart) ? svgToPng(svg) : svg);
+        ctx.io.stderr.write(`lth: wrote ${o.chart}\n`);
+      }
     });
 };
