@@ -78,7 +78,7 @@ describe('slices', () => {
     const model = fakeModel();
     const final = model.init(4);
     const ctx = fakeBranchContext({ level: 1, final, masks: {} });
-    const result = await landscape.run(ctx, { steps: 3, grid: 0, range: 1, examples: 1000, includeBiases: false });
+    const result = await landscape.run(ctx, { steps: 3, grid: 0, range: 1, examples: 1000, includeBiases: false, plane: 'random' });
     expect(result.testLoss).toBe(ctx.evaluate(final, 'test').loss);
     expect(result.testAccuracy).toBe(ctx.evaluate(final, 'test').accuracy);
     expect(result.trainLoss).toBe(ctx.evaluate(final, 'train').loss);
@@ -132,7 +132,7 @@ describe('known answer: softmax regression', () => {
     const raw = model.init(8);
     const final = { w: tf.mul(raw.w!, tf.tensor(masks.w!.data, [d, c], 'float32')), b: raw.b! };
     const ctx = fakeBranchContext({ level: 3, final, masks, model });
-    const o = { steps: 5, grid: 5, range: 1, examples: 40, includeBiases: false };
+    const o = { steps: 5, grid: 5, range: 1, examples: 40, includeBiases: false, plane: 'random' as const };
     await landscape.run(ctx, o);
     const surface = ctx.files.readJson<Surface>('surface.json');
     const [dir1, dir2] = [0, 1].map((i) => landscapeDirection(model, final, masks, directionSeed(ctx, i), false).w!.data);
@@ -157,6 +157,26 @@ describe('known answer: softmax regression', () => {
   });
 });
 
+describe('the plane through solutions', () => {
+  it('passes through θ0 ⊙ m at (1, 0) and the previous level’s θT ⊙ m at (0, 1)', async () => {
+    const model = fakeModel();
+    const masks = randomMasks(model, 0.5, 4);
+    const [init, previous, trained] = [1, 2, 3].map((seed) => model.init(seed));
+    const masked = (w: TensorMap) =>
+      tf.tidy(() => Object.fromEntries(Object.entries(w).map(([n, t]) => [n, masks[n] ? tf.mul(t, tf.tensor(masks[n]!.data, masks[n]!.shape, 'float32')) : t.clone()])) as TensorMap);
+    const final = masked(trained!);
+    const ctx = fakeBranchContext({ level: 2, final, masks, init, previousFinal: previous });
+    const result = await landscape.run(ctx, { steps: 3, grid: 3, range: 1, examples: 1000, includeBiases: false, plane: 'solutions' });
+    expect(result.plane).toBe('solutions');
+    const surface = ctx.files.readJson<Surface>('surface.json');
+    const [m0, mPrev] = [masked(init!), masked(previous!)];
+    expect(surface.rows[1]!.trainLoss[2]).toBeCloseTo(ctx.evaluate(m0, 'train').loss, 5);
+    expect(surface.rows[2]!.trainLoss[1]).toBeCloseTo(ctx.evaluate(mPrev, 'train').loss, 5);
+    expect(surface.rows[1]!.trainLoss[1]).toBe(ctx.evaluate(final, 'train').loss);
+    tf.dispose([...[init!, previous!, trained!, final, m0, mPrev].flatMap((m) => Object.values(m))]);
+  });
+});
+
 describe('options', () => {
   it('rejects slices that miss θT: an even count, a grid of 1 or 2', () => {
     const o = landscape.defaults as Required<typeof landscape.defaults>;
@@ -171,5 +191,8 @@ describe('options', () => {
 describe('conformance', () => {
   it('landscape passes checkBranch', async () => {
     await checkBranch(landscape, { options: { steps: 5, grid: 3, examples: 50 } });
+  }, 120_000);
+  it('landscape passes checkBranch in the plane through solutions', async () => {
+    await checkBranch(landscape, { options: { steps: 3, grid: 3, examples: 50, plane: 'solutions' } });
   }, 120_000);
 });

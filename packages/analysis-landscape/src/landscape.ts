@@ -12,7 +12,7 @@
  * biases, unless `includeBiases`), and its running statistics are θT's, never moved; every point is
  * evaluated in inference mode with those statistics.
  */
-import { API_VERSION, type Branch, type BranchContext, type BranchResult, EvalSet, type Static, tf, Type } from '@lth/core';
+import { API_VERSION, type Branch, type BranchContext, type BranchResult, EvalSet, type Static, type TensorMap, tf, Type } from '@lth/core';
 import { directionTensors, landscapeDirection } from './directions.js';
 import { computeSurface, type EvalSets, evaluatePoints, interpolate, type Line, linspace, type Surface } from './surface.js';
 import { VERSION } from './version.js';
@@ -24,6 +24,10 @@ export const landscapeOptions = Type.Object(
     range: Type.Number({ exclusiveMinimum: 0, description: 'Half-width of the slices, in units of the filter-normalised directions' }),
     examples: Type.Integer({ minimum: 1, description: 'Examples evaluated per point: the first N of the training set and of the test set (capped at their sizes)' }),
     includeBiases: Type.Boolean({ description: 'Move biases and batch-norm scale/shift too (each a single filter); default: they keep θT’s values' }),
+    plane: Type.Union([Type.Literal('random'), Type.Literal('solutions')], {
+      description:
+        "'random': two seeded, masked, filter-normalised directions (the same draw at every level); 'solutions': the plane through θT, θ0 ⊙ m (α = 1) and the previous level's θT ⊙ m (β = 1; the random second direction at level 0)",
+    }),
   },
   { additionalProperties: false },
 );
@@ -64,13 +68,33 @@ export function summarise(line: Line, surface: Surface | undefined): BranchResul
   return row;
 }
 
+/**
+ * The plane through θT and two other solutions under this level's mask: δ = θ0 ⊙ m − θT (α = 1 is
+ * the rewound ticket at k = 0) and η = θT(previous level) ⊙ m − θT (β = 1), over every trainable
+ * weight (biases too, so that the corners are exactly those networks); `fallback` as η at level 0.
+ */
+export function solutionDirections(ctx: Pick<BranchContext, 'model' | 'masks' | 'final' | 'init' | 'previousFinal'>, fallback: TensorMap): [TensorMap, TensorMap] {
+  const toward = (other: TensorMap): TensorMap =>
+    tf.tidy(() =>
+      Object.fromEntries(
+        ctx.model.weightNames.map((n) => {
+          const m = ctx.masks[n];
+          return [n, tf.sub(m ? tf.mul(other[n]!, tf.tensor(m.data, m.shape, 'float32')) : other[n]!, ctx.final[n]!)];
+        }),
+      ),
+    );
+  return [toward(ctx.init), ctx.previousFinal ? toward(ctx.previousFinal) : fallback];
+}
+
 async function run(ctx: BranchContext, o: LandscapeOptions): Promise<BranchResult> {
   const sets = evalSets(ctx, o.examples);
-  const dirs = [0, 1].map((i) => directionTensors(landscapeDirection(ctx.model, ctx.final, ctx.masks, directionSeed(ctx, i), o.includeBiases)));
+  const random = [0, 1].map((i) => directionTensors(landscapeDirection(ctx.model, ctx.final, ctx.masks, directionSeed(ctx, i), o.includeBiases)));
+  const dirs = o.plane === 'solutions' ? solutionDirections(ctx, random[1]!) : random;
   try {
+    const alphas = linspace(o.steps, o.range);
     const line: Line = ctx.files.has('line.json')
       ? ctx.files.readJson<Line>('line.json')
-      : { alphas: linspace(o.steps, o.range), ...evaluatePoints(ctx.model, ctx.final, [dirs[0]!], linspace(o.steps, o.range).map((a) => [a]), sets) };
+      : { plane: o.plane, alphas, ...evaluatePoints(ctx.model, ctx.final, [dirs[0]!], alphas.map((a) => [a]), sets) };
     ctx.files.writeJson('line.json', line);
     ctx.report(`1D slice of ${o.steps} points done`);
     const surface =
@@ -79,9 +103,9 @@ async function run(ctx: BranchContext, o: LandscapeOptions): Promise<BranchResul
             ctx.report(`2D row ${r + 1}/${o.grid}`),
           )
         : undefined;
-    return { ...summarise(line, surface), examplesTrain: sets.train.count, examplesTest: sets.test.count };
+    return { ...summarise(line, surface), plane: o.plane, examplesTrain: sets.train.count, examplesTest: sets.test.count };
   } finally {
-    for (const d of dirs) tf.dispose(Object.values(d));
+    for (const d of new Set([...random, ...dirs])) tf.dispose(Object.values(d));
     sets.train.dispose();
     sets.test.dispose();
   }
@@ -103,7 +127,7 @@ export const landscape: Branch<LandscapeOptions> = {
     description: 'Loss and accuracy on filter-normalised 1D and 2D slices around θT, inside the mask (same directions for every level)',
   },
   optionsSchema: landscapeOptions,
-  defaults: { steps: 21, grid: 31, range: 1, examples: 10_000, includeBiases: false },
+  defaults: { steps: 21, grid: 31, range: 1, examples: 10_000, includeBiases: false, plane: 'random' },
   defaultLevels: 'all',
   check: checkLandscape,
   run,

@@ -11,6 +11,8 @@ export interface Curves {
 
 /** The 1D slice: `line.json`. */
 export interface Line extends Curves {
+  /** The plane the slices lie in: seeded random directions, or through other solutions. */
+  plane?: 'random' | 'solutions';
   /** The coefficient of the first direction at each point. */
   alphas: number[];
 }

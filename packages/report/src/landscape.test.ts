@@ -51,6 +51,8 @@ describe('landscape section of the report', () => {
     writeLandscape(runDir, 0, 3);
     writeLandscape(runDir, 2, 1);
     writeLandscape(runDir, 3, 0.5, false); // a 2D grid still being computed: its line only
+    // A plane through solutions (another setting of the branch) is not drawn with the random planes.
+    new RunStore(runDir).replicate(0).level(1).branch('landscape', 'ba9876543210').writeJson('line.json', { plane: 'solutions', alphas: [0], trainLoss: [1], trainAccuracy: [1], testLoss: [1], testAccuracy: [1] });
     const landscapes = loadLandscapes(loadReportData(runDir));
     expect(landscapes.map((l) => [l.level, Boolean(l.surface)])).toEqual([
       [0, true],

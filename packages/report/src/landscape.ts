@@ -18,6 +18,7 @@ interface Curves {
   testAccuracy: number[];
 }
 interface Line extends Curves {
+  plane?: 'random' | 'solutions';
   alphas: number[];
 }
 interface Surface {
@@ -46,7 +47,11 @@ export function loadLandscapes(data: ReportData): LevelLandscape[] {
     if (!store.replicates().includes(0)) continue;
     const rep = store.replicate(0);
     for (const level of rep.levels()) {
-      const found = rep.level(level).branches().find((b) => b.name === 'landscape' && b.store.has('line.json'));
+      // The random plane (comparable across levels), not a plane through solutions, which differs per level.
+      const found = rep
+        .level(level)
+        .branches()
+        .find((b) => b.name === 'landscape' && b.store.has('line.json') && b.store.readJson<Line>('line.json').plane !== 'solutions');
       const row = data.rows.find((r) => r.series === s.name && r.replicate === 0 && r.level === level);
       if (!found || !row) continue;
       const surface = found.store.has('surface.json') ? found.store.readJson<Surface>('surface.json') : undefined;

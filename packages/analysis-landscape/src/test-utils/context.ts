@@ -20,7 +20,7 @@ export function memoryFiles(): BranchFiles & { store: Map<string, string> } {
 }
 
 /** The part of a BranchContext the analysis branches use, around the fake model and data. */
-export function fakeBranchContext(opts: { level: number; final: TensorMap; masks: Masks; model?: ModelSpec; seed?: number }): BranchContext {
+export function fakeBranchContext(opts: { level: number; final: TensorMap; masks: Masks; model?: ModelSpec; seed?: number; init?: TensorMap; previousFinal?: TensorMap }): BranchContext {
   const dataset = fakeDataset();
   const model = opts.model ?? fakeModel();
   const seed = opts.seed ?? 3;
@@ -31,7 +31,8 @@ export function fakeBranchContext(opts: { level: number; final: TensorMap; masks
     level: opts.level,
     seed,
     deriveSeed: (...labels) => deriveSeed(seed, ...labels),
-    init: opts.final,
+    init: opts.init ?? opts.final,
+    previousFinal: opts.previousFinal,
     final: opts.final,
     masks: opts.masks,
     evaluate(w, split) {
