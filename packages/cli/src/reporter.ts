@@ -18,7 +18,11 @@ export class ConsoleReporter implements Reporter {
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly interactive = Boolean(stream.isTTY) && !process.env.CI,
-  ) {}
+    /** Starts every line (a sweep's concurrent runs say whose line it is). */
+    prefix = '',
+  ) {
+    this.sweep = prefix;
+  }
 
   private line(text: string) {
     this.stream.write(`${text}\n`);

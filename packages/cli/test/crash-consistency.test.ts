@@ -5,11 +5,12 @@
  * temporary file or lock left behind. Kill points are counted in writes, not in time.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { snapshot } from './snapshot.js';
 
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const bin = join(repo, 'packages/cli/bin/lth.js');
@@ -34,24 +35,6 @@ function lth(command: string, file: string, out: string, crashAt?: number) {
   delete (env as Record<string, string | undefined>).LTH_DEBUG;
   if (!crashAt) delete (env as Record<string, string | undefined>).LTH_CRASH_AT;
   return spawnSync(process.execPath, [bin, command, join(dir, file), '--backend', 'cpu', '--out', out], { cwd: dir, env, encoding: 'utf8' });
-}
-
-/** Every file under `root` by relative path, with what must match: bytes, or JSON without timings. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const full = join(d, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else if (!/report\.html|\.png$|provenance\.json$/.test(name)) {
-        const text = readFileSync(full);
-        // Timings ("seconds") differ between any two runs; everything else must not.
-        out[relative(root, full)] = name.endsWith('.json') || name.endsWith('.csv') ? text.toString('utf8').replace(/"seconds": [0-9.e-]+/g, '').replace(/,[0-9.e-]+,(cpu)/g, ',,$1') : text.toString('base64');
-      }
-    }
-  };
-  walk(root);
-  return out;
 }
 
 function crashAndResume(command: string, file: string, points: number[]) {

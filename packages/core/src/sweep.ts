@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import stringify from 'safe-stable-stringify';
 import type { Dataset, Reporter } from './contracts.js';
-import { loadDataset } from './run/context.js';
+import { loadDataset, type RunOptions } from './run/context.js';
 import { preflight } from './run/preflight.js';
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { formatAjvErrors, type ResolvedConfig, resolveConfig, runDirName } from './config.js';
+import { denseHash, formatAjvErrors, type ResolvedConfig, resolveConfig, runDirName } from './config.js';
 import { DivergedError, UserError } from './errors.js';
 import { ensureWritableDir, removeStaleTemps, writeJsonAtomic } from './store/io.js';
 import { processAlive, RunLock } from './store/lock.js';
@@ -84,6 +84,8 @@ export interface SweepManifest {
 export interface ExpandedVariant {
   label: string;
   set: Record<string, unknown>;
+  /** The variant's run config as written (before defaults): what a worker process resolves again. */
+  raw: Record<string, unknown>;
   resolved: ResolvedConfig;
 }
 
@@ -143,7 +145,7 @@ export function expandSweep(raw: unknown, registry: PluginRegistry): { variants:
       const config = structuredClone(base) as Record<string, unknown>;
       for (const [path, value] of Object.entries(set)) setAt(config, pathOf(path), value);
       try {
-        variants.push({ label, set, resolved: resolveConfig(config, registry) });
+        variants.push({ label, set, raw: structuredClone(config), resolved: resolveConfig(config, registry) });
       } catch (error) {
         if (error instanceof UserError) throw new UserError(`variant "${label}": ${error.message}`, error.field);
         throw error;
@@ -170,6 +172,15 @@ export function sweepHash(variants: ExpandedVariant[], controls: string[]): stri
     .digest('hex');
 }
 
+/** Calls `f` on every item, at most `size` at a time. */
+async function pool<T>(items: T[], size: number, f: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await f(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, queue.length) }, worker));
+}
+
 /** Loads each distinct dataset config once (variants rarely vary the data). */
 export function datasetCache(baseDir?: string): (resolved: ResolvedConfig) => Promise<Dataset> {
   const datasets = new Map<string, Promise<Dataset>>();
@@ -192,12 +203,21 @@ export async function preflightVariants(variants: ExpandedVariant[], datasetFor:
   }
 }
 
+/** Runs one variant's run (where: this process, or a worker the caller starts). */
+export type RunVariant = (variant: ExpandedVariant, options: RunOptions) => Promise<RunResult>;
+
 export interface SweepOptions {
   outDir: string;
   baseDir?: string;
   reporter?: Reporter;
-  /** Stop after this many levels have been trained in this invocation (tests of resume). */
+  /** Stop after this many levels have been trained in this invocation (tests of resume; one job only). */
   stopAfterLevels?: number;
+  /**
+   * How many variants run at once (default 1). With more than one, `runVariant` must run them
+   * elsewhere (worker processes: training blocks its process); the results are the same.
+   */
+  jobs?: number;
+  runVariant?: RunVariant;
 }
 
 export interface SweepResult {
@@ -240,7 +260,8 @@ async function runVariants(variants: ExpandedVariant[], manifest: SweepManifest,
   const results: RunResult[] = [];
   let remaining = options.stopAfterLevels;
   let complete = true;
-  for (const [index, run] of runs.entries()) {
+  const runOne = async (index: number) => {
+    const run = runs[index]!;
     // Keyed by id: labels are unique too, but ids are what the manifest names.
     const variant = variants.find((v) => v.resolved.hash.startsWith(run.id))!;
     options.reporter?.onEvent({ type: 'sweep-run', index, total: runs.length, label: run.label });
@@ -251,32 +272,50 @@ async function runVariants(variants: ExpandedVariant[], manifest: SweepManifest,
         options.reporter?.onEvent(e);
       },
     };
+    const runOptions: RunOptions = {
+      outDir: join(sweepDir, 'runs'),
+      baseDir: options.baseDir,
+      reporter: counting,
+      denseCache: join(sweepDir, 'dense'),
+      stopAfterLevels: remaining,
+    };
     let result: RunResult;
     try {
-      result = await runExperiment(variant.resolved, {
-        outDir: join(sweepDir, 'runs'),
-        baseDir: options.baseDir,
-        reporter: counting,
-        dataset: await datasetFor(variant.resolved),
-        denseCache: join(sweepDir, 'dense'),
-        stopAfterLevels: remaining,
-      });
+      result = options.runVariant
+        ? await options.runVariant(variant, runOptions)
+        : await runExperiment(variant.resolved, { ...runOptions, dataset: await datasetFor(variant.resolved) });
       delete run.failed;
     } catch (error) {
       if (!(error instanceof DivergedError)) throw error;
       // A diverged variant is a result too: marked in the manifest (and the report); the others go on.
       run.failed = error.message;
       options.reporter?.onEvent({ type: 'warning', message: `variant "${run.label}": ${error.message}` });
+      return;
+    } finally {
       writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
-      continue;
     }
-    writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
     results.push(result);
     if (remaining !== undefined) remaining -= computed;
-    if (!result.complete) {
-      complete = false;
-      break;
+    if (!result.complete) complete = false;
+  };
+  const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
+  if (jobs === 1) {
+    for (const index of runs.keys()) {
+      await runOne(index);
+      if (!complete) break;
     }
+  } else {
+    // The first variant of each shared dense run trains it; the others start once it is
+    // published (they copy it), so every dense level is still trained once.
+    const firstOfDense = new Map<string, number>();
+    runs.forEach((_, i) => {
+      const key = denseHash(variants.find((v) => v.resolved.hash.startsWith(runs[i]!.id))!.resolved);
+      if (!firstOfDense.has(key)) firstOfDense.set(key, i);
+    });
+    const firsts = [...firstOfDense.values()];
+    await pool(firsts, jobs, runOne);
+    await pool([...runs.keys()].filter((i) => !firsts.includes(i)), jobs, runOne);
   }
+  results.sort((a, b) => runs.findIndex((r) => a.runDir.endsWith(r.dir)) - runs.findIndex((r) => b.runDir.endsWith(r.dir)));
   return { sweepDir, manifest, results, complete };
 }
