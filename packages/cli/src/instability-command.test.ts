@@ -58,6 +58,32 @@ describe('branch instability through lth run', () => {
     }
   }, 120_000);
 
+  it('replays θk where the run saved no snapshot: the same weights the dense run had at k', async () => {
+    // Two runs with the same dense level 0: one rewinds to θ10 (so it saves the snapshot), the
+    // other rewinds to θ0 and its instability branch replays θ10.
+    const out = join(dir, 'replay');
+    const runDirOf = async (rewindAt: number, branch: boolean) => {
+      const c = config({ rewindAt: [10], points: 3 });
+      const file = join(dir, `replay-${rewindAt}.json`);
+      writeFileSync(file, JSON.stringify({ ...c, branches: branch ? c.branches : [], pruning: { ...c.pruning, rewind: { use: 'iteration', at: rewindAt } } }));
+      const done = await lth('run', file, '--out', out, '--backend', 'cpu');
+      expect(done.code, done.stderr).toBe(0);
+      return new RunStore(join(out, JSON.parse((await lth('validate', file)).stdout).runDir as string));
+    };
+    const saved = await runDirOf(10, false);
+    const replayed = await runDirOf(0, true);
+    expect(replayed.replicate(0).hasRewind(10)).toBe(false);
+    const snapshot = saved.replicate(0).readRewind(10, ['output/kernel', 'output/bias']);
+    const files = replayed.replicate(0).level(1).branches()[0]!.store;
+    const replay = files.readTensors('replay-10.safetensors', Object.keys(snapshot));
+    const init = replayed.replicate(0).readInit(Object.keys(snapshot));
+    for (const n of Object.keys(snapshot)) {
+      expect(Array.from(replay[n]!.dataSync())).toEqual(Array.from(snapshot[n]!.dataSync()));
+      expect(Array.from(replay[n]!.dataSync())).not.toEqual(Array.from(init[n]!.dataSync()));
+    }
+    for (const t of [...Object.values(snapshot), ...Object.values(replay), ...Object.values(init)]) t.dispose();
+  }, 120_000);
+
   it('exits 2 on fewer than 3 points and on a rewind point at or after the end of training', async () => {
     const few = await validate({ points: 2 });
     expect(few.code).toBe(2);
