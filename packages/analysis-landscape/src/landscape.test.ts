@@ -2,7 +2,7 @@ import { type Masks, type ModelSpec, type TensorMap, tf } from '@lth/core';
 import { checkBranch, fakeModel, randomMasks } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { filterNormalise, gaussianDirection, landscapeDirection } from './directions.js';
-import { checkLandscape, directionSeed, evalSets, landscape } from './landscape.js';
+import { checkLandscape, directionSeed, evalSets, landscape, summarise } from './landscape.js';
 import { computeSurface, interpolate, linspace, type Surface } from './surface.js';
 import { fakeBranchContext, memoryFiles } from './test-utils/context.js';
 
@@ -72,6 +72,23 @@ describe('slices', () => {
     expect(linspace(5, 1)).toEqual([-1, -0.5, 0, 0.5, 1]);
     expect(linspace(21, 1)[10]).toBe(0);
     expect(interpolate([-1, 0, 1], [4, 0, 2], 0.5)).toBe(1);
+  });
+
+  it('summarises a quadratic slice exactly: rises a², curvature 2, the grid’s mean and max', () => {
+    const alphas = [-1, -0.5, 0, 0.5, 1];
+    const q = alphas.map((a) => 0.1 + a * a);
+    const curves = { trainLoss: q, trainAccuracy: q.map(() => 0.9), testLoss: q.map((v) => 2 * v), testAccuracy: q.map(() => 0.8) };
+    const surface = { axis: [-1, 0, 1], rows: [-1, 0, 1].map((b) => ({ ...curves, trainLoss: [-1, 0, 1].map((a) => 0.1 + a * a + b * b) })) };
+    const row = summarise({ alphas, ...curves }, surface);
+    expect(row.trainLoss).toBeCloseTo(0.1, 12);
+    expect(row.testLoss).toBeCloseTo(0.2, 12);
+    expect(row.trainRiseAt05).toBeCloseTo(0.25, 12);
+    expect(row.trainRiseAt1).toBeCloseTo(1, 12);
+    expect(row.testRiseAt1).toBeCloseTo(2, 12);
+    expect(row.curvature).toBeCloseTo(2, 12);
+    expect(row.surfaceMeanRise).toBeCloseTo(12 / 9, 12); // Σ (a² + b²) over {-1, 0, 1}² = 12
+    expect(row.surfaceMaxLoss).toBeCloseTo(2.1, 12);
+    expect(summarise({ alphas, ...curves }, { axis: [0], rows: [null] })).not.toHaveProperty('surfaceMeanRise');
   });
 
   it('reproduces the level’s loss and accuracy at the centre', async () => {
