@@ -40,6 +40,10 @@ describe('checkBoundaries on a synthetic workspace', () => {
   });
   pkg('untagged', { name: '@lth/untagged', lth: { plugin: './dist/index.js' }, dependencies: { '@lth/models': '*' } });
   pkg('report', { name: '@lth/report', nx: { tags: ['type:tool'] } }, { 'src/data.ts': "export { x } from '@lth/strategy-x';\n" });
+  pkg('runtime', { name: '@lth/runtime', nx: { tags: ['type:runtime'] }, dependencies: { '@lth/core': '*' } }, { 'src/index.ts': "import type { ModelSpec } from '@lth/core';\n" });
+  pkg('export', { name: '@lth/export', nx: { tags: ['type:tool'] }, dependencies: { '@lth/runtime': '*' }, peerDependencies: { '@lth/core': '*' } }, {
+    'src/index.ts': "import { SparseModel } from '@lth/runtime';\nimport { RunStore } from '@lth/core';\n",
+  });
   pkg('cli', { name: '@lth/cli', nx: { tags: ['type:app'] }, dependencies: { '@lth/core': '*', '@lth/models': '*', '@lth/report': '*' } }, {
     'src/main.ts': "import '@lth/models';\nimport '@lth/strategy-x';\n",
   });
@@ -65,8 +69,13 @@ describe('checkBoundaries on a synthetic workspace', () => {
     expect(problems).toContainEqual(expect.stringMatching(/^@lth\/untagged: declares "lth.plugin", so it must be tagged type:plugin/));
   });
 
-  it('allows plugins to use core, and the app to use everything; reports nothing else', () => {
-    expect(problems.filter((p) => p.startsWith('@lth/cli') || p.startsWith('@lth/models'))).toEqual([]);
-    expect(problems).toHaveLength(7);
+  it('fails when a runtime depends on or imports any workspace package, core included', () => {
+    expect(problems).toContainEqual(expect.stringMatching(/^@lth\/runtime \(type:runtime\) depends on @lth\/core \(type:core\); a type:runtime package may use no other workspace package/));
+    expect(problems).toContainEqual(expect.stringMatching(/^@lth\/runtime \(type:runtime\) imports \('@lth\/core' in packages\/runtime\/src\/index\.ts\) @lth\/core/));
+  });
+
+  it('allows plugins to use core, tools core and runtimes, and the app everything; reports nothing else', () => {
+    expect(problems.filter((p) => p.startsWith('@lth/cli') || p.startsWith('@lth/models') || p.startsWith('@lth/export'))).toEqual([]);
+    expect(problems).toHaveLength(9);
   });
 });

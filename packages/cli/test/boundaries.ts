@@ -6,14 +6,18 @@ import ts from 'typescript';
  * Package boundaries, by Nx project tag (`"nx": { "tags": ["type:…"] }` in each package.json):
  * what a package of each type may depend on or import, among the workspace's packages. Plugins
  * depend on core only and never on each other, so a config can mix them by name; core knows no
- * plugin; only the app (the CLI distribution) puts them together.
+ * plugin; only the app (the CLI distribution) puts them together. A runtime stands alone.
  */
 export const ALLOWED: Record<string, readonly string[]> = {
   'type:core': [],
   'type:plugin': ['type:core'],
-  // A library on top of core that the app uses (e.g. @lth/report): it reads runs, knows no plugin.
-  'type:tool': ['type:core'],
-  'type:app': ['type:core', 'type:plugin', 'type:tool'],
+  // A standalone library that users ship with their models (e.g. @lth/sparse-runtime): it runs
+  // without lth, so it uses no other workspace package, core included.
+  'type:runtime': [],
+  // A library on top of core that the app uses (e.g. @lth/report, @lth/export): it reads runs,
+  // knows no plugin, and may write what a runtime reads.
+  'type:tool': ['type:core', 'type:runtime'],
+  'type:app': ['type:core', 'type:plugin', 'type:tool', 'type:runtime'],
 };
 
 const DEPENDENCY_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'] as const;

@@ -1,0 +1,132 @@
+import {
+  type Activation,
+  align,
+  type BufferDtype,
+  type BufferRef,
+  type CsrKernel,
+  type DenseKernel,
+  type DenseLayerHeader,
+  FORMAT,
+  FORMAT_VERSION,
+  HEADER_PREFIX_BYTES,
+  type SparseHeader,
+} from './format.js';
+
+/** A fully connected layer to store, as lth holds it. */
+export interface DenseLayerInput {
+  name: string;
+  inputs: number;
+  units: number;
+  activation: Activation;
+  /** [inputs, units], row-major. */
+  kernel: Float32Array;
+  /** 1 = kept, 0 = pruned, per kernel entry; without it, the non-zero entries are kept. */
+  mask?: Uint8Array;
+  bias: Float32Array;
+}
+
+export interface EncodeOptions {
+  /**
+   * `auto` (default): CSR where it is smaller than the dense kernel, else dense; `csr` or `dense`
+   * for every layer.
+   */
+  layout?: 'auto' | 'csr' | 'dense';
+}
+
+/** Buffers laid out one after the other in the data section, each 8-aligned. */
+class DataWriter {
+  readonly parts: { at: number; bytes: Uint8Array }[] = [];
+  size = 0;
+  add(dtype: BufferDtype, data: Float32Array | Uint16Array | Uint32Array): BufferRef {
+    const at = align(this.size);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.parts.push({ at, bytes });
+    this.size = at + bytes.byteLength;
+    return { dtype, offsets: [at, this.size] };
+  }
+}
+
+const kept = (layer: DenseLayerInput, i: number) => (layer.mask ? layer.mask[i] === 1 : layer.kernel[i] !== 0);
+
+/** CSR over output units (the transpose of [inputs, units]): indices are input positions. */
+function csr(layer: DenseLayerInput, data: DataWriter): CsrKernel {
+  const { inputs, units, kernel } = layer;
+  const rowPtr = new Uint32Array(units + 1);
+  for (let i = 0; i < inputs; i++) for (let o = 0; o < units; o++) if (kept(layer, i * units + o)) rowPtr[o + 1]!++;
+  for (let o = 0; o < units; o++) rowPtr[o + 1]! += rowPtr[o]!;
+  const nnz = rowPtr[units]!;
+  const indices = inputs <= 65536 ? new Uint16Array(nnz) : new Uint32Array(nnz);
+  const values = new Float32Array(nnz);
+  const next = rowPtr.slice(0, units);
+  // Row by row of the stored kernel, so the indices of each output unit come out ascending.
+  for (let i = 0; i < inputs; i++) {
+    for (let o = 0; o < units; o++) {
+      if (!kept(layer, i * units + o)) continue;
+      const at = next[o]!++;
+      indices[at] = i;
+      values[at] = kernel[i * units + o]!;
+    }
+  }
+  return {
+    layout: 'csr',
+    shape: [units, inputs],
+    nnz,
+    rowPtr: data.add('U32', rowPtr),
+    indices: data.add(indices instanceof Uint16Array ? 'U16' : 'U32', indices),
+    values: data.add('F32', values),
+  };
+}
+
+function dense(layer: DenseLayerInput, data: DataWriter): DenseKernel {
+  const values = layer.kernel.map((v, i) => (kept(layer, i) ? v : 0));
+  let nnz = 0;
+  for (let i = 0; i < values.length; i++) if (kept(layer, i)) nnz++;
+  return { layout: 'dense', shape: [layer.inputs, layer.units], nnz, values: data.add('F32', values) };
+}
+
+/** Bytes of a CSR kernel with `nnz` entries, to choose the smaller layout. */
+function csrBytes(layer: DenseLayerInput, nnz: number): number {
+  return (layer.units + 1) * 4 + nnz * ((layer.inputs <= 65536 ? 2 : 4) + 4) + 2 * 8;
+}
+
+function check(layer: DenseLayerInput): void {
+  const size = layer.inputs * layer.units;
+  if (layer.kernel.length !== size) throw new Error(`layer ${layer.name}: kernel has ${layer.kernel.length} values, not ${layer.inputs}x${layer.units}`);
+  if (layer.mask && layer.mask.length !== size) throw new Error(`layer ${layer.name}: mask has ${layer.mask.length} entries, not ${size}`);
+  if (layer.bias.length !== layer.units) throw new Error(`layer ${layer.name}: bias has ${layer.bias.length} values, not ${layer.units}`);
+}
+
+/**
+ * The bytes of an lth sparse model file: a fully connected net (layers input side first) with
+ * only the kept weights stored. `metadata` is recorded in the header as given.
+ */
+export function encodeSparseModel(
+  model: { inputShape: number[]; layers: DenseLayerInput[]; metadata?: Record<string, unknown> },
+  options: EncodeOptions = {},
+): Uint8Array {
+  const data = new DataWriter();
+  let inputs = model.inputShape.reduce((a, b) => a * b, 1);
+  const layers: DenseLayerHeader[] = model.layers.map((layer) => {
+    check(layer);
+    if (layer.inputs !== inputs) throw new Error(`layer ${layer.name} takes ${layer.inputs} inputs, but the layer before it gives ${inputs}`);
+    inputs = layer.units;
+    let nnz = 0;
+    for (let i = 0; i < layer.kernel.length; i++) if (kept(layer, i)) nnz++;
+    const layout = options.layout ?? 'auto';
+    const useCsr = layout === 'csr' || (layout === 'auto' && csrBytes(layer, nnz) < layer.kernel.length * 4);
+    const kernel = useCsr ? csr(layer, data) : dense(layer, data);
+    return { type: 'dense', name: layer.name, inputs: layer.inputs, units: layer.units, activation: layer.activation, kernel, bias: data.add('F32', layer.bias) };
+  });
+  const header: SparseHeader = { format: FORMAT, version: FORMAT_VERSION, inputShape: model.inputShape, layers, metadata: model.metadata ?? {} };
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = align(HEADER_PREFIX_BYTES + json.byteLength) - HEADER_PREFIX_BYTES;
+  const text = new Uint8Array(padded).fill(0x20);
+  text.set(json);
+  json = text;
+  const out = new Uint8Array(HEADER_PREFIX_BYTES + json.byteLength + data.size);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  out.set(json, HEADER_PREFIX_BYTES);
+  const base = HEADER_PREFIX_BYTES + json.byteLength;
+  for (const p of data.parts) out.set(p.bytes, base + p.at);
+  return out;
+}

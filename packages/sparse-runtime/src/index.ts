@@ -1,0 +1,8 @@
+/**
+ * @lth/sparse-runtime: inference of an lth sparse model (docs/sparse-format.md) in plain
+ * JavaScript, in Node and in browsers, with no dependencies. Fully connected nets (the LeNet
+ * family): CSR kernels times a dense batch, fused bias and ReLU.
+ */
+export * from './format.js';
+export { type DenseLayerInput, type EncodeOptions, encodeSparseModel } from './encode.js';
+export { argmax, SparseModel, softmax } from './model.js';

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { type DenseLayerInput, encodeSparseModel } from './encode.js';
+import { SparseFormatError } from './format.js';
+import { argmax, SparseModel, softmax } from './model.js';
+
+/** A tiny net worked by hand: 3 inputs → 2 ReLU units → 2 logits. */
+const hidden: DenseLayerInput = {
+  name: 'dense1',
+  inputs: 3,
+  units: 2,
+  activation: 'relu',
+  // [inputs, units]: W[0] = [1, 0], W[1] = [0, -1], W[2] = [2, 0.5]
+  kernel: Float32Array.from([1, 0, 0, -1, 2, 0.5]),
+  bias: Float32Array.from([0.5, 0]),
+};
+const output: DenseLayerInput = { name: 'output', inputs: 2, units: 2, activation: 'linear', kernel: Float32Array.from([1, -1, 3, 0]), bias: Float32Array.from([0, 1]) };
+
+describe('SparseModel', () => {
+  it('computes a hand-worked forward pass, CSR and dense alike, for a batch', () => {
+    // x = [1, 2, 3]: h = relu([1 + 6 + 0.5, -2 + 1.5]) = [7.5, 0]; logits = [7.5, -7.5 + 1] = [7.5, -6.5]
+    // x = [0, 4, 0]: h = relu([0.5, -4]) = [0.5, 0]; logits = [0.5, 0.5]
+    const x = Float32Array.from([1, 2, 3, 0, 4, 0]);
+    for (const layout of ['csr', 'dense'] as const) {
+      const model = SparseModel.read(encodeSparseModel({ inputShape: [3], layers: [hidden, output] }, { layout }));
+      expect(Array.from(model.predict(x, 2))).toEqual([7.5, -6.5, 0.5, 0.5]);
+      expect(Array.from(model.classify(x, 2))).toEqual([0, 0]);
+      expect(Array.from(model.predict(x.subarray(3), 1))).toEqual([0.5, 0.5]);
+    }
+  });
+
+  it('stores only the kept weights: the mask decides, even for a kept weight that is 0', () => {
+    const mask = Uint8Array.from([1, 1, 0, 1, 0, 0]);
+    const bytes = encodeSparseModel({ inputShape: [3], layers: [{ ...hidden, mask }, output] }, { layout: 'csr' });
+    const model = SparseModel.read(bytes);
+    expect(model.storedWeights()).toEqual({ dense1: 3, output: 3 });
+    const header = model.header.layers[0]!.kernel;
+    expect(header).toMatchObject({ layout: 'csr', shape: [2, 3], nnz: 3 });
+    // Without the pruned 2 and 0.5: h = relu([1 + 0.5, -2]) = [1.5, 0], logits = [1.5, -0.5]
+    expect(Array.from(model.predict(Float32Array.from([1, 2, 3])))).toEqual([1.5, -0.5]);
+  });
+
+  it('uses 32-bit indices above 65536 inputs and 16-bit ones below, with the same results', () => {
+    const inputs = 70_000;
+    const kernel = new Float32Array(inputs * 2);
+    kernel[2 * 69_999] = 2; // input 69 999 → unit 0
+    kernel[2 * 3 + 1] = -1; // input 3 → unit 1
+    const big = SparseModel.read(encodeSparseModel({ inputShape: [inputs], layers: [{ name: 'd', inputs, units: 2, activation: 'linear', kernel, bias: new Float32Array(2) }] }));
+    expect(big.header.layers[0]!.kernel).toMatchObject({ layout: 'csr', nnz: 2, indices: { dtype: 'U32' } });
+    const x = new Float32Array(inputs);
+    x[69_999] = 3;
+    x[3] = 5;
+    expect(Array.from(big.predict(x))).toEqual([6, -5]);
+    const small = SparseModel.read(encodeSparseModel({ inputShape: [3], layers: [hidden, output] }, { layout: 'csr' }));
+    expect(small.header.layers[0]!.kernel).toMatchObject({ indices: { dtype: 'U16' } });
+  });
+
+  it('chooses CSR where it is smaller than the dense kernel, and the file shrinks with the weights kept', () => {
+    const inputs = 100;
+    const units = 50;
+    const layer = (keep: number): DenseLayerInput => ({
+      name: 'd',
+      inputs,
+      units,
+      activation: 'linear',
+      kernel: Float32Array.from({ length: inputs * units }, (_, i) => ((i * 7919) % 1000 < keep * 1000 ? 1 + (i % 5) : 0)),
+      bias: new Float32Array(units),
+    });
+    const sizes = [1, 0.5, 0.2, 0.05].map((keep) => encodeSparseModel({ inputShape: [inputs], layers: [layer(keep)] }).byteLength);
+    const kinds = [1, 0.5, 0.2].map((keep) => SparseModel.read(encodeSparseModel({ inputShape: [inputs], layers: [layer(keep)] })).header.layers[0]!.kernel.layout);
+    expect(kinds).toEqual(['dense', 'csr', 'csr']);
+    expect(sizes[1]!).toBeLessThan(sizes[0]!);
+    expect(sizes[2]!).toBeLessThan(sizes[1]!);
+    expect(sizes[3]!).toBeLessThan(sizes[2]!);
+  });
+
+  it('softmax and argmax work row by row (first maximum on ties)', () => {
+    expect(Array.from(argmax(Float32Array.from([1, 3, 3, 0, -1, -2]), 3))).toEqual([1, 0]);
+    const p = softmax(Float32Array.from([0, Math.log(3), 1000, 1000]), 2);
+    expect(p[0]).toBeCloseTo(0.25, 6);
+    expect(p[1]).toBeCloseTo(0.75, 6);
+    expect(Array.from(p.subarray(2))).toEqual([0.5, 0.5]);
+  });
+
+  it('rejects inputs of the wrong size', () => {
+    const model = SparseModel.read(encodeSparseModel({ inputShape: [3], layers: [hidden, output] }));
+    expect(() => model.predict(new Float32Array(5), 2)).toThrow(/a batch of 2 takes 6/);
+  });
+});
+
+describe('SparseModel.read on bad files', () => {
+  const good = encodeSparseModel({ inputShape: [3], layers: [hidden, output] }, { layout: 'csr' });
+  const headerLength = Number(new DataView(good.buffer).getBigUint64(0, true));
+  /** The file with its header replaced by `edit(header)` (re-padded, data unchanged). */
+  const withHeader = (edit: (h: any) => void): Uint8Array => {
+    const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + headerLength)));
+    edit(header);
+    const json = new TextEncoder().encode(JSON.stringify(header).padEnd(headerLength, ' '));
+    expect(json.byteLength).toBe(headerLength);
+    const out = good.slice();
+    out.set(json, 8);
+    return out;
+  };
+
+  it.each([
+    ['an empty file', new Uint8Array(0), /fewer than the 8 of the header length/],
+    ['a file cut inside the header', good.subarray(0, 20), /header length .* runs past the end of the file/],
+    ['a file cut inside the data', good.subarray(0, good.byteLength - 4), /run past the end of the data .* truncated/],
+    ['random bytes', Uint8Array.from({ length: 64 }, (_, i) => (i * 37) % 256), /header length|not JSON/],
+  ])('names the problem: %s', (_what, bytes, message) => {
+    expect(() => SparseModel.read(bytes)).toThrow(SparseFormatError);
+    expect(() => SparseModel.read(bytes)).toThrow(message);
+  });
+
+  it('names the problem in a damaged header', () => {
+    expect(() => SparseModel.read(withHeader((h) => (h.format = 'onnx')))).toThrow(/format is "onnx", not "lth-sparse"/);
+    expect(() => SparseModel.read(withHeader((h) => (h.version = 9)))).toThrow(/version 9 is not supported/);
+    expect(() => SparseModel.read(withHeader((h) => (h.layers[0].type = 'conv')))).toThrow(/layer 0 \(dense1\): type "conv" is not supported/);
+    expect(() => SparseModel.read(withHeader((h) => (h.layers[1].inputs = 4)))).toThrow(/layer 1 \(output\) takes 4 inputs, but the layer before it gives 2/);
+    expect(() => SparseModel.read(withHeader((h) => (h.layers[0].kernel.nnz = 5)))).toThrow(/rowPtr must run from 0 to nnz \(5\)/);
+  });
+
+  it('rejects an index out of range (a damaged data section)', () => {
+    const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + headerLength)));
+    const at = 8 + headerLength + header.layers[0].kernel.indices.offsets[0];
+    const bad = good.slice();
+    new DataView(bad.buffer).setUint16(at, 7, true);
+    expect(() => SparseModel.read(bad)).toThrow(/index 7 at entry 0 is not below 3 inputs/);
+  });
+});
