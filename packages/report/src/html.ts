@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import type { ChartSpec } from './charts.js';
 import { aggregate, type ReportData, type ReportRow } from './data.js';
+import { landscapeTable } from './landscape.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -94,6 +95,7 @@ ${notes(data)}
 ${seriesTable(data)}
 <h2>Charts</h2>
 ${figures}
+${landscapeTable(data)}
 <h2 id="results">Results (mean over replicates)</h2>
 ${resultsTable(data)}
 ${data.branches.length ? `<h2 id="branches">Branches</h2>\n<p class="meta">Each run's branches.csv holds the same rows.</p>\n${branchTables(data)}` : ''}

@@ -69,6 +69,9 @@ describe('landscape section of the report', () => {
     expect(surfaces).toContain('level 0 (100.0% remaining)');
     expect(surfaces).toMatch(/level 2 \(64\.\d% remaining\)/);
     expect(surfaces).not.toContain('level 3');
+    const table = html.slice(html.indexOf('<h3 id="landscape-numbers">'), html.indexOf('</table>', html.indexOf('<h3 id="landscape-numbers">')));
+    expect(table.match(/<tr><td class="l">/g)).toHaveLength(3); // levels 0, 2 and 3 have a landscape result
+    expect(table).toContain('<td>0.05000</td>'); // the train loss at θT of the fixture
   }, 60_000);
 
   it('adds nothing to a run without landscapes', async () => {

@@ -287,6 +287,37 @@ function lineChart(landscapes: LevelLandscape[], manySeries: boolean): ChartSpec
   };
 }
 
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * One table of the numbers behind the landscape charts, a row per (series, replicate, level) that
+ * has a `landscape` (random plane) or `sharpness` result: the loss and accuracy at θT, how fast the
+ * loss rises along the slices, and the Hessian's λmax and trace in the mask's subspace.
+ */
+export function landscapeTable(data: ReportData): string {
+  const key = (b: { series: string; replicate: number; level: number }) => `${b.series}\u0000${b.replicate}\u0000${b.level}`;
+  const landscapes = new Map(data.branches.filter((b) => b.branch === 'landscape' && b.result.plane !== 'solutions').map((b) => [key(b), b.result]));
+  const sharpness = new Map(data.branches.filter((b) => b.branch === 'sharpness').map((b) => [key(b), b.result]));
+  const keys = [...new Set([...landscapes.keys(), ...sharpness.keys()])];
+  if (!keys.length) return '';
+  const rows = data.rows.filter((r) => keys.includes(key(r)));
+  const n = (v: unknown, digits = 4) => (typeof v === 'number' && Number.isFinite(v) ? v.toPrecision(digits) : '–');
+  const pct = (v: unknown) => (typeof v === 'number' ? `${(100 * v).toFixed(2)}` : '–');
+  const body = rows.map((r) => {
+    const l = landscapes.get(key(r)) ?? {};
+    const s = sharpness.get(key(r)) ?? {};
+    const trace = typeof s.trace === 'number' ? `${n(s.trace)}${typeof s.traceStandardError === 'number' ? ` ± ${n(s.traceStandardError, 2)}` : ''}` : '–';
+    const cells = [n(100 * r.fractionRemaining), n(l.trainLoss), n(l.testLoss), pct(l.testAccuracy), n(l.trainRiseAt05), n(l.trainRiseAt1), n(l.curvature), n(s.lambdaMax), trace];
+    return `<tr><td class="l">${escape(r.series)}</td><td>${r.replicate}</td><td>${r.level}</td>${cells.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`;
+  });
+  const head = ['weights remaining (%)', 'train loss at θT', 'test loss at θT', 'test acc. (%)', 'train-loss rise at |α| = 0.5', 'at |α| = 1', 'curvature along δ', 'λmax (mask)', 'trace (mask)'];
+  return (
+    `<h3 id="landscape-numbers">Landscape and sharpness</h3>\n<p class="meta">From the <code>landscape</code> (random plane) and <code>sharpness</code> branches: ` +
+    `losses on the branches' training subset and test set; rises along the first filter-normalised direction; Hessian of the training loss restricted to the surviving weights.</p>\n` +
+    `<table><thead><tr><th class="l">series</th><th>replicate</th><th>level</th>${head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`
+  );
+}
+
 /** The landscape charts of a run or sweep: none when no level has a landscape branch on disk. */
 export function landscapeCharts(data: ReportData): ChartSpec[] {
   const landscapes = loadLandscapes(data);
