@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Cost of the analysis branches of @lth/analysis-landscape on one backend: a loss-landscape point
+// (θT + αδ + βη evaluated on N examples, as the `landscape` branch does for every grid point) and
+// an exact Hessian-vector product of the training loss (as `sharpness` does for every power
+// iteration and trace sample), for LeNet-300-100 and Conv-2 on MNIST/CIFAR-shaped random data
+// (the cost does not depend on the values). Prints seconds per point and per product, and what a
+// whole grid and a whole power iteration would take.
+//
+//   node tools/bench/landscape.mjs [--backend auto|cpu|wasm|native] [--examples 2000] [--points 5]
+//                                  [--products 3] [--grid 31] [--eval-examples 10000] [--no-conv] [--json]
+//
+// Build first (npm install at the root builds every package). Keep it short on a shared machine:
+// the defaults time a few points and products and extrapolate linearly (a grid point's cost is
+// linear in the examples; a grid is grid² points, the 1D line `steps` more).
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const option = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+};
+const json = args.includes('--json');
+const log = (...m) => { if (!json) console.error(...m); };
+
+const { loadPlugins, selectBackend, EvalSet, evaluate, tf } = await import('@lth/core');
+const { lenetSpec, convSpec } = await import('@lth/models');
+const { landscapeDirection, modelHvp } = await import('@lth/analysis-landscape');
+
+const { registry } = await loadPlugins({ project: root, firstParty: { from: root, names: ['@lth/backend-native'] } });
+const backend = (await selectBackend(registry, option('backend', 'auto'))).name;
+const examples = Number(option('examples', '2000'));
+const pointsToTime = Number(option('points', '5'));
+const productsToTime = Number(option('products', '3'));
+const grid = Number(option('grid', '31'));
+const evalExamples = Number(option('eval-examples', '10000'));
+
+/** A dataset of `count` random examples of `inputShape` (all splits the same). */
+function randomDataset(inputShape, count) {
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: count * size }, (_, i) => ((i * 2654435761) % 1000) / 1000);
+  const y = Int32Array.from({ length: count }, (_, i) => i % 10);
+  const split = { x, y, count };
+  return { name: 'random', inputShape, numClasses: 10, train: split, validation: split, test: split };
+}
+
+function time(f) {
+  const start = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function bench(name, model, inputShape) {
+  const dataset = randomDataset(inputShape, examples);
+  const final = model.init(1);
+  const masks = {};
+  const dirs = [0, 1].map((i) => {
+    const d = landscapeDirection(model, final, masks, 100 + i, false);
+    return Object.fromEntries(Object.entries(d).map(([n, t]) => [n, tf.tensor(t.data, t.shape, 'float32')]));
+  });
+  const set = new EvalSet(dataset, dataset.train, examples);
+  const point = (alpha, beta) => {
+    const w = tf.tidy(() => Object.fromEntries(Object.entries(final).map(([n, t]) => [n, dirs[0][n] ? tf.add(t, tf.add(tf.mul(dirs[0][n], alpha), tf.mul(dirs[1][n], beta))) : t.clone()])));
+    evaluate(model, w, set);
+    tf.dispose(Object.values(w));
+  };
+  point(0.1, 0.1); // warm-up (kernels, allocations)
+  const perPoint = time(() => { for (let i = 0; i < pointsToTime; i++) point(i / pointsToTime, -i / pointsToTime); }) / pointsToTime;
+  const perExample = perPoint / examples;
+  const names = model.prunable;
+  const { hvp, exact } = modelHvp(model, final, names, { chunks: set.chunks, count: set.count });
+  const v = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.randomNormal(model.shapes[n], 0, 1, 'float32', 7)])));
+  tf.dispose(Object.values(hvp(v)));
+  const perProduct = time(() => { for (let i = 0; i < productsToTime; i++) tf.dispose(Object.values(hvp(v))); }) / productsToTime;
+  tf.dispose([...Object.values(v), ...Object.values(final), ...dirs.flatMap((d) => Object.values(d))]);
+  set.dispose();
+  const result = {
+    model: name,
+    backend,
+    examples,
+    secondsPerPoint: perPoint,
+    microsecondsPerExampleForward: 1e6 * perExample,
+    gridSeconds: perExample * grid * grid * 2 * evalExamples,
+    hessianVectorProduct: exact ? 'exact' : 'finite-difference',
+    secondsPerProduct: perProduct,
+    powerIteration20Seconds: 20 * perProduct,
+  };
+  log(
+    `${name} on ${backend}: ${perPoint.toFixed(3)} s per landscape point on ${examples} examples (${result.microsecondsPerExampleForward.toFixed(1)} µs per example); ` +
+      `a ${grid} × ${grid} grid on ${evalExamples} train + ${evalExamples} test examples ≈ ${result.gridSeconds.toFixed(0)} s; ` +
+      `${exact ? 'exact' : 'finite-difference'} Hessian-vector product on ${examples} examples ${perProduct.toFixed(2)} s (20 power iterations ≈ ${result.powerIteration20Seconds.toFixed(0)} s)`,
+  );
+  return result;
+}
+
+const results = [bench('lenet-300-100', lenetSpec({ hidden: [300, 100] }, { inputShape: [784], numClasses: 10 }), [784])];
+if (!args.includes('--no-conv')) results.push(bench('conv-2', convSpec({ depth: 2 }, { inputShape: [32, 32, 3], numClasses: 10 }), [32, 32, 3]));
+if (json) console.log(JSON.stringify(results, null, 2));
