@@ -37,7 +37,7 @@ export class NativeBackend extends MathBackendCPU {
     return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
   }
 
-  /** The stored entry of a tensor's data; reading its `values` may compute a deferred gradient. */
+  /** The stored entry of a tensor's data; reading `values` of a compact tensor computes its dense array. */
   entry(dataId: DataId): { values?: unknown } {
     return this.data.get(dataId);
   }
