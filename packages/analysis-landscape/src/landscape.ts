@@ -12,7 +12,7 @@
  * biases, unless `includeBiases`), and its running statistics are θT's, never moved; every point is
  * evaluated in inference mode with those statistics.
  */
-import { API_VERSION, type Branch, type BranchContext, type BranchResult, EvalSet, type Static, type TensorMap, tf, Type } from '@lth/core';
+import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, EvalSet, type Static, type TensorMap, tf, Type } from '@lth/core';
 import { directionTensors, landscapeDirection } from './directions.js';
 import { computeSurface, type EvalSets, evaluatePoints, interpolate, type Line, linspace, type Surface } from './surface.js';
 import { VERSION } from './version.js';
@@ -22,7 +22,7 @@ export const landscapeOptions = Type.Object(
     steps: Type.Integer({ minimum: 3, description: 'Points of the 1D slice on [-range, range] along the first direction' }),
     grid: Type.Integer({ minimum: 0, description: 'Points per side of the 2D slice (grid × grid on [-range, range]²); 0 skips it' }),
     range: Type.Number({ exclusiveMinimum: 0, description: 'Half-width of the slices, in units of the filter-normalised directions' }),
-    examples: Type.Integer({ minimum: 1, description: 'Examples evaluated per point: the first N of the training set and of the test set (capped at their sizes)' }),
+    examples: Type.Integer({ minimum: 1, description: 'Examples evaluated per point: the first N of the training set and of the test set (at most the smaller split)' }),
     includeBiases: Type.Boolean({ description: 'Move biases and batch-norm scale/shift too (each a single filter); default: they keep θT’s values' }),
     plane: Type.Union([Type.Literal('random'), Type.Literal('solutions')], {
       description:
@@ -111,9 +111,16 @@ async function run(ctx: BranchContext, o: LandscapeOptions): Promise<BranchResul
   }
 }
 
-/** Both slices must pass through θT itself: odd point counts, and a 2D grid of at least 3 × 3. */
-export function checkLandscape(_run: unknown, o: LandscapeOptions): string[] {
+/**
+ * Both slices must pass through θT itself (odd point counts, a 2D grid of at least 3 × 3), and the
+ * subsets must fit in the splits they are taken from.
+ */
+export function checkLandscape(run: Pick<BranchRunInfo, 'examples'>, o: LandscapeOptions): string[] {
   const problems: string[] = [];
+  for (const split of ['train', 'test'] as const) {
+    const count = run.examples?.[split];
+    if (count !== undefined && o.examples > count) problems.push(`examples: ${o.examples} is more than the ${count} ${split} examples; use at most ${count}`);
+  }
   if (o.steps % 2 === 0) problems.push(`steps: ${o.steps} is even; use an odd count so that the 1D slice passes through θT (e.g. ${o.steps + 1})`);
   if (o.grid !== 0 && (o.grid < 3 || o.grid % 2 === 0)) problems.push(`grid: ${o.grid} must be 0 (no 2D slice) or odd and at least 3, so that the grid passes through θT`);
   return problems;

@@ -6,7 +6,7 @@
  * running statistics, as the landscape does. The loss is the mean cross-entropy over the first
  * `examples` training examples.
  */
-import { API_VERSION, type Branch, type BranchContext, type BranchResult, EvalSet, type Static, Type } from '@lth/core';
+import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, EvalSet, type Static, Type } from '@lth/core';
 import { movedWeights } from './directions.js';
 import { hutchinsonTrace, modelHvp, restrict, type Subspace, topEigenvalue } from './hessian.js';
 import { VERSION } from './version.js';
@@ -48,6 +48,12 @@ async function run(ctx: BranchContext, o: SharpnessOptions): Promise<BranchResul
   }
 }
 
+/** The loss's subset must fit in the training split. */
+export function checkSharpness(run: Pick<BranchRunInfo, 'examples'>, o: SharpnessOptions): string[] {
+  const count = run.examples?.train;
+  return count !== undefined && o.examples > count ? [`examples: ${o.examples} is more than the ${count} training examples; use at most ${count}`] : [];
+}
+
 export const sharpness: Branch<SharpnessOptions> = {
   meta: {
     name: 'sharpness',
@@ -58,5 +64,6 @@ export const sharpness: Branch<SharpnessOptions> = {
   optionsSchema: sharpnessOptions,
   defaults: { examples: 2000, iterations: 20, tolerance: 1e-3, traceSamples: 10, includeBiases: false },
   defaultLevels: 'all',
+  check: checkSharpness,
   run,
 };

@@ -326,6 +326,8 @@ export interface BranchRunInfo {
   iterationsPerEpoch: number;
   /** Iterations of the dense run that are saved as rewind snapshots (θk). */
   snapshots: number[];
+  /** Examples in each split of the run's dataset (e.g. to reject a subset larger than a split). */
+  examples?: { train: number; validation: number; test: number };
 }
 
 /** Options of one masked training run a branch asks core for (the run's own masked loop). */

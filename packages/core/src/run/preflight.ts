@@ -63,7 +63,8 @@ export function preflight(resolved: ResolvedConfig, dataset: Dataset): void {
     if (needs.includes('rewind') && points.length === 0) {
       problems.push(`/pruning/scorer: ${name} needs the rewind point θk, but rewinder "${rewinder.meta.name}" rewinds to none`);
     }
-    const info = { levels: plan.levels, replicates: config.replicates, totalIterations, iterationsPerEpoch, snapshots: points.filter((k) => k <= totalIterations) };
+    const examples = { train: dataset.train.count, validation: dataset.validation.count, test: dataset.test.count };
+    const info = { levels: plan.levels, replicates: config.replicates, totalIterations, iterationsPerEpoch, snapshots: points.filter((k) => k <= totalIterations), examples };
     resolved.branches.forEach((b, i) => {
       const beyond = branchLevels(b, plan.levels).filter((l) => l > plan.levels);
       if (beyond.length) problems.push(`/branches/${i}/levels: level ${beyond.join(', ')} does not exist (the run has levels 0 to ${plan.levels})`);
