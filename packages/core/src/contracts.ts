@@ -119,6 +119,29 @@ export interface ModelSpec {
    * (e.g. running statistics updated from this batch). Pure, like `forward`.
    */
   forwardTrain?(weights: TensorMap, x: tf.Tensor): { logits: tf.Tensor; buffers: TensorMap };
+  /**
+   * Optional: the architecture as a sequence of standard layers that computes what `forward`
+   * computes, so that a ticket can be used outside lth (`lth export`). A model without it cannot
+   * be exported.
+   */
+  describe?(): ModelDescription;
+}
+
+/**
+ * One layer of a model's description, in the order the forward pass applies them. Exporters
+ * refuse a type they do not know, so new types can be added without breaking them.
+ */
+export type LayerDescription =
+  /** Flattens each example to a vector (row-major, as `tf.reshape`). */
+  | { type: 'flatten' }
+  /** `activation(x · kernel + bias)`, kernel [inputs, units]; weights named as in `weightNames`. */
+  | { type: 'dense'; name: string; kernel: string; bias: string; units: number; activation: 'relu' | 'linear' };
+
+/** A model's architecture for exporters: its input and its layers; the last layer gives the logits. */
+export interface ModelDescription {
+  /** Shape of one input example, e.g. [28, 28, 1]. */
+  inputShape: number[];
+  layers: LayerDescription[];
 }
 
 /** Every tensor of a model's state: trainable weights, then buffers. */

@@ -143,4 +143,21 @@ describe('lenet', () => {
     expect(spec.prunable).toContain('logits/kernel');
     expect(() => lenet.create({ ...lenetDefaults, outputLayer: 'dense2' }, MNIST)).toThrow(/outputLayer "dense2"/);
   });
+
+  it('describes itself for exporters: flatten (image inputs), ReLU dense layers, a linear output over its weights', () => {
+    const spec = lenet.create({ ...lenetDefaults, hidden: [300, 100], outputLayer: 'logits' }, MNIST);
+    expect(spec.describe!()).toEqual({
+      inputShape: [28, 28, 1],
+      layers: [
+        { type: 'flatten' },
+        { type: 'dense', name: 'dense1', kernel: 'dense1/kernel', bias: 'dense1/bias', units: 300, activation: 'relu' },
+        { type: 'dense', name: 'dense2', kernel: 'dense2/kernel', bias: 'dense2/bias', units: 100, activation: 'relu' },
+        { type: 'dense', name: 'logits', kernel: 'logits/kernel', bias: 'logits/bias', units: 10, activation: 'linear' },
+      ],
+    });
+    const flat = lenetSpec({ ...lenetDefaults, hidden: [2] }, { inputShape: [3], numClasses: 2 }).describe!();
+    expect(flat.layers.map((l) => l.type)).toEqual(['dense', 'dense']);
+    // Every weight the description names is a weight of the model, with the stated width.
+    for (const l of spec.describe!().layers) if (l.type === 'dense') expect(spec.shapes[l.kernel]![1]).toBe(l.units);
+  });
 });

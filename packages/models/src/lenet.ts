@@ -1,5 +1,7 @@
 import {
   API_VERSION,
+  type LayerDescription,
+  type ModelDescription,
   type ModelFactory,
   type ModelSpec,
   type Static,
@@ -87,6 +89,18 @@ export function lenetSpec(options: LenetOptions, data: { inputShape: number[]; n
         weights[`${layer}/bias`] = tf.zeros(shapes[`${layer}/bias`]!);
       }
       return weights;
+    },
+
+    describe(): ModelDescription {
+      const dense = layers.map((layer, i): LayerDescription => ({
+        type: 'dense',
+        name: layer,
+        kernel: `${layer}/kernel`,
+        bias: `${layer}/bias`,
+        units: widths[i + 1]!,
+        activation: layer === outputLayer ? 'linear' : 'relu',
+      }));
+      return { inputShape: [...data.inputShape], layers: data.inputShape.length > 1 ? [{ type: 'flatten' }, ...dense] : dense };
     },
 
     forward(weights: TensorMap, x: tf.Tensor, _training: boolean): tf.Tensor {
