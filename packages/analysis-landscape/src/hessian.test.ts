@@ -1,7 +1,7 @@
 import { type Batch, type ModelSpec, type TensorMap, tf } from '@lth/core';
 import { checkBranch, fakeModel, seededRandom } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { crossEntropyHvp, hutchinsonTrace, type Hvp, modelHvp, restrict, type Subspace, topEigenvalue } from './hessian.js';
+import { crossEntropyHvp, hutchinsonTrace, type Hvp, modelHvp, restrict, type Subspace, topEigenvalue, topEigenvalues } from './hessian.js';
 import { sharpness } from './sharpness.js';
 
 beforeAll(async () => {
@@ -38,6 +38,12 @@ describe('power iteration and Hutchinson on a quadratic (H = diag(a))', () => {
     const all = { ...s, masks: {} };
     const dense = topEigenvalue(restrict(all, diag), all, 1, { iterations: 500, tolerance: 1e-9 });
     expect(dense.value).toBeCloseTo(7, 4);
+  });
+
+  it('finds the largest eigenvalues in order by deflation (surviving: 5, 3, 2, -1, 0.5 by magnitude)', () => {
+    const eigen = topEigenvalues(restrict(s, diag), s, (k) => k + 1, { count: 3, iterations: 2000, tolerance: 1e-10 });
+    expect(eigen.map((e) => e.value)).toEqual([expect.closeTo(5, 4), expect.closeTo(3, 4), expect.closeTo(2, 4)]);
+    expect(eigen.every((e) => e.converged)).toBe(true);
   });
 
   it('Hutchinson’s trace of a diagonal Hessian is exact: the sum over surviving weights', () => {
@@ -158,6 +164,6 @@ describe('exact Hessian-vector products', () => {
 
 describe('conformance', () => {
   it('sharpness passes checkBranch', async () => {
-    await checkBranch(sharpness, { options: { examples: 40, iterations: 5, traceSamples: 2 } });
+    await checkBranch(sharpness, { options: { examples: 40, eigenvalues: 2, iterations: 5, traceSamples: 2 } });
   }, 120_000);
 });

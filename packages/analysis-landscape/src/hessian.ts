@@ -57,26 +57,50 @@ export interface Eigen {
 }
 
 /**
- * The eigenvalue of largest magnitude of a symmetric operator by power iteration, stopping when the
- * Rayleigh quotient changes by less than `tolerance` (relative) or after `iterations` products.
+ * The `count` eigenvalues of largest magnitude of a symmetric operator, by power iteration with
+ * deflation (each vector is kept orthogonal to the eigenvectors found before it, as PyHessian's
+ * top-n does). Each stops when its Rayleigh quotient changes by less than `tolerance` (relative) or
+ * after `iterations` products. `seed(k)` seeds the k-th start vector.
  */
-export function topEigenvalue(hvp: Hvp, s: Subspace, seed: number, o: { iterations: number; tolerance: number }): Eigen {
-  let v = normalise(randomVector(s, seed, 'gaussian'));
-  let value = NaN;
-  try {
-    for (let i = 1; i <= o.iterations; i++) {
-      const hv = hvp(v);
-      const next = dot(v, hv);
-      tf.dispose(Object.values(v));
-      v = normalise(hv);
-      const done = Number.isFinite(value) && Math.abs(next - value) <= o.tolerance * (Math.abs(value) + 1e-12);
-      value = next;
-      if (done) return { value, iterations: i, converged: true };
+export function topEigenvalues(hvp: Hvp, s: Subspace, seed: (k: number) => number, o: { count: number; iterations: number; tolerance: number }): Eigen[] {
+  const found: TensorMap[] = [];
+  const out: Eigen[] = [];
+  // v minus its projections on the eigenvectors found so far (disposes v).
+  const deflate = (v: TensorMap): TensorMap => {
+    let w = v;
+    for (const e of found) {
+      const c = dot(w, e);
+      const next = tf.tidy(() => Object.fromEntries(Object.entries(w).map(([n, t]) => [n, tf.sub(t, tf.mul(e[n]!, c))])));
+      tf.dispose(Object.values(w));
+      w = next;
     }
-    return { value, iterations: o.iterations, converged: false };
+    return w;
+  };
+  try {
+    for (let k = 0; k < o.count; k++) {
+      let v = normalise(deflate(randomVector(s, seed(k), 'gaussian')));
+      let eigen: Eigen = { value: NaN, iterations: o.iterations, converged: false };
+      for (let i = 1; i <= o.iterations; i++) {
+        const hv = hvp(v);
+        const value = dot(v, hv);
+        tf.dispose(Object.values(v));
+        v = normalise(deflate(hv));
+        const done = Number.isFinite(eigen.value) && Math.abs(value - eigen.value) <= o.tolerance * (Math.abs(eigen.value) + 1e-12);
+        eigen = { value, iterations: i, converged: done };
+        if (done) break;
+      }
+      found.push(v);
+      out.push(eigen);
+    }
+    return out;
   } finally {
-    tf.dispose(Object.values(v));
+    for (const v of found) tf.dispose(Object.values(v));
   }
+}
+
+/** The eigenvalue of largest magnitude (power iteration; see `topEigenvalues`). */
+export function topEigenvalue(hvp: Hvp, s: Subspace, seed: number, o: { iterations: number; tolerance: number }): Eigen {
+  return topEigenvalues(hvp, s, () => seed, { ...o, count: 1 })[0]!;
 }
 
 /** v / ‖v‖ (disposes v). */
@@ -181,7 +205,8 @@ export function modelHvp(model: ModelSpec, weights: TensorMap, names: string[], 
     tf.dispose(Object.values(crossEntropyHvp(model, weights, names, { chunks: [one], count: 1 })(probe)));
     return { hvp: crossEntropyHvp(model, weights, names, data), exact: true };
   } catch (e) {
-    if (!/gradient function not found|Cannot compute gradient/i.test((e as Error).message)) throw e;
+    // No second derivative of some op (conv2d), or a backend without a kernel only the double backward uses.
+    if (!/gradient function not found|Cannot compute gradient|not registered for backend/i.test((e as Error).message)) throw e;
     return { hvp: finiteDifferenceHvp(model, weights, names, data, epsilon), exact: false };
   } finally {
     tf.dispose([...Object.values(probe), one.x, one.y]);
