@@ -1,7 +1,9 @@
 import type { AddCommand } from '../context.js';
 import { addBranchCommand } from './branch.js';
 import { addCompareCommand } from './compare.js';
+import { addExportCommand } from './export.js';
 import { addInitCommand } from './init.js';
+import { addLandscapeCommand } from './landscape.js';
 import { addModelsCommand } from './models.js';
 import { addPluginsCommand } from './plugins.js';
 import { addReferenceCommand } from './reference.js';
@@ -19,8 +21,10 @@ export const COMMANDS: readonly AddCommand[] = [
   addRunCommand,
   addSweepCommand,
   addBranchCommand,
+  addLandscapeCommand,
   addReportCommand,
   addCompareCommand,
+  addExportCommand,
   addValidateCommand,
   addModelsCommand,
   addPluginsCommand,

@@ -1,0 +1,118 @@
+/**
+ * `lth export` in-process on a tiny LeNet trained by the real `lth run` (synthetic 8x8 data):
+ * the sparse file and the tfjs model give lth's own logits for the same masked weights, the
+ * sparse file holds exactly the kept weights and is smaller than the dense safetensors at 20 %
+ * remaining, --best picks what the summaries say, and bad input exits 2 naming the problem.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LevelSummary, RunStore, type TensorMap, tf } from '@lth/core';
+import { tfjsFileHandler } from '@lth/export';
+import { lenetDefaults, lenetSpec } from '@lth/models';
+import { SparseModel } from '@lth/sparse-runtime';
+import { loadLayersModel } from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lth } from './test-utils/in-process.js';
+
+const DATA = { inputShape: [8, 8, 1], numClasses: 4 };
+const config = {
+  name: 'export',
+  seed: 0,
+  dataset: { use: 'synthetic', validation: 100, train: 300, test: 200, ...DATA },
+  model: { use: 'lenet-32-16' },
+  training: { optimizer: { use: 'adam', lr: 0.01 }, batchSize: 32, iterations: 30, evalEvery: 10 },
+  // Two levels at 1 - √0.2 each: 44.7 %, then 20.0 % of the weights remain.
+  pruning: { schedule: { use: 'iterative', levels: 2, rate: 0.5528 }, scorer: { use: 'magnitude' }, masker: { use: 'layerwise' }, rewind: { use: 'iteration', at: 0 } },
+};
+const spec = lenetSpec({ ...lenetDefaults, hidden: [32, 16] }, DATA);
+
+let dir: string;
+let runDir: string;
+let store: RunStore;
+
+/** A batch of 8 deterministic inputs in the data's shape. */
+const inputs = Float32Array.from({ length: 8 * 64 }, (_, i) => Math.sin(i * 0.37) * 2);
+
+/** lth's own logits for the level: its model's forward pass on θT with the masks applied. */
+function lthLogits(level: number): Float32Array {
+  const rep = store.replicate(0).level(level);
+  const final = rep.readFinal(spec.weightNames);
+  const masks = rep.readMasks();
+  return tf.tidy(() => {
+    const masked: TensorMap = { ...final };
+    for (const [name, m] of Object.entries(masks)) masked[name] = tf.mul(final[name]!, tf.tensor(m.data, m.shape, 'float32'));
+    const out = spec.forward(masked, tf.tensor(inputs, [8, 8, 8, 1]), false).dataSync() as Float32Array;
+    tf.dispose(Object.values(final));
+    return Float32Array.from(out);
+  });
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lth-export-cli-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  const done = await lth('run', file, '--out', join(dir, 'runs'), '--backend', 'cpu');
+  expect(done.code, done.stderr).toBe(0);
+  runDir = join(dir, 'runs', JSON.parse((await lth('validate', file, '--no-data')).stdout).runDir as string);
+  store = new RunStore(runDir);
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('lth export', () => {
+  it('--format sparse: the runtime gives lth\'s logits, stores exactly the kept weights, and is smaller than the dense file at 20 %', async () => {
+    const out = join(dir, 'sparse');
+    const done = await lth('export', runDir, '--level', '2', '--format', 'sparse', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/^replicate 0 level 2: 20\.0\d % of weights remaining, test accuracy .* max \|logit difference\| /);
+    const summary = store.replicate(0).level(2).readSummary();
+    expect(summary.fractionRemaining).toBeCloseTo(0.2, 2);
+
+    const model = SparseModel.read(readFileSync(join(out, 'model.lthsparse')));
+    expect(maxDiff(model.predict(inputs, 8), lthLogits(2))).toBeLessThan(1e-5);
+    const stored = Object.values(model.storedWeights()).reduce((a, b) => a + b, 0);
+    expect(stored).toBe(summary.remainingWeights);
+    expect(statSync(join(out, 'model.lthsparse')).size).toBeLessThan(statSync(store.replicate(0).level(2).finalFile).size / 2);
+
+    const record = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8'));
+    expect(record).toMatchObject({ format: 'sparse', run: runDir, replicate: 0, level: 2, fractionRemaining: summary.fractionRemaining, finalTestAccuracy: summary.finalTestAccuracy });
+    expect(record.recheck.accuracy).toBe(summary.finalTestAccuracy);
+    expect(model.metadata).toMatchObject({ level: 2, configHash: store.readConfig<{ hash: string }>().hash });
+  }, 60_000);
+
+  it('--best --format tfjs: tf.loadLayersModel reads it and predicts lth\'s logits; the level is the sparsest within the tolerance', async () => {
+    const out = join(dir, 'tfjs');
+    const done = await lth('export', runDir, '--best', '--tolerance', '100', '--format', 'tfjs', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    // With a tolerance of 100 pp every level qualifies: the sparsest is the last.
+    const record = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8'));
+    expect(record.level).toBe(2);
+    const model = await loadLayersModel(tfjsFileHandler(join(out, 'model.json')));
+    const logits = tf.tidy(() => (model.predict(tf.tensor(inputs, [8, 8, 8, 1])) as tf.Tensor).dataSync());
+    expect(maxDiff(logits, lthLogits(2))).toBeLessThan(1e-5);
+    model.dispose();
+
+    const summaries = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as LevelSummary[];
+    const dense = summaries.find((s) => s.level === 0)!;
+    const strict = await lth('export', runDir, '--best', '--tolerance', '0', '--format', 'sparse', '--out', join(dir, 'strict'), '--backend', 'cpu');
+    expect(strict.code, strict.stderr).toBe(0);
+    const expected = summaries.filter((s) => s.earlyStopTestAccuracy >= dense.earlyStopTestAccuracy).sort((a, b) => a.fractionRemaining - b.fractionRemaining)[0]!;
+    expect(JSON.parse(readFileSync(join(dir, 'strict', 'export.json'), 'utf8')).level).toBe(expected.level);
+  }, 60_000);
+
+  it('exits 2 naming the problem: a level that does not exist, an unknown format, a directory that is no run', async () => {
+    const missing = await lth('export', runDir, '--level', '9', '--format', 'sparse', '--out', join(dir, 'x'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/level 9 of replicate 0 does not exist; complete levels: 0, 1, 2/);
+    const format = await lth('export', runDir, '--level', '1', '--format', 'onnx');
+    expect(format.code).toBe(2);
+    expect(format.stderr).toMatch(/onnx/);
+    const notRun = await lth('export', join(dir, 'runs'), '--level', '1', '--format', 'sparse');
+    expect(notRun.code).toBe(2);
+    expect(notRun.stderr).toMatch(/is not a run directory/);
+    const both = await lth('export', runDir, '--level', '1', '--best', '--format', 'sparse');
+    expect(both.code).toBe(2);
+  });
+});
