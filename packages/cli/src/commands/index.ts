@@ -4,6 +4,7 @@ import { addCompareCommand } from './compare.js';
 import { addExportCommand } from './export.js';
 import { addInitCommand } from './init.js';
 import { addLandscapeCommand } from './landscape.js';
+import { addLandscapeCommand } from './landscape.js';
 import { addModelsCommand } from './models.js';
 import { addPluginsCommand } from './plugins.js';
 import { addReferenceCommand } from './reference.js';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly AddCommand[] = [
   addRunCommand,
   addSweepCommand,
   addBranchCommand,
+  addLandscapeCommand,
   addLandscapeCommand,
   addReportCommand,
   addCompareCommand,

@@ -1,0 +1,36 @@
+import { UserError } from '@lth/core';
+import type { AddCommand } from '../context.js';
+import { parseLevels, runBranchOn } from './branch.js';
+
+/** A whole number for an option, or the user's error naming it. */
+function integer(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UserError(`${flag} ${value}: write a whole number, e.g. ${flag} 31`, flag);
+  return n;
+}
+
+/**
+ * `lth landscape <runDir>`: the `landscape` branch (@lth/analysis-landscape) on an existing run,
+ * with its common options as flags: a thin alias of `lth branch <runDir> landscape --set ...`.
+ */
+export const addLandscapeCommand: AddCommand = (program, ctx) => {
+  program
+    .command('landscape')
+    .description('loss landscapes of the dense network and its tickets on an existing run (alias of `lth branch <runDir> landscape`; resumes)')
+    .argument('<runDir>', 'a run directory (with config.json)')
+    .option('--levels <list>', 'levels, e.g. 0,7,15 (default: every level)')
+    .option('--grid <n>', 'points per side of the 2D slice (odd, at least 3; 0 skips it)')
+    .option('--steps <n>', 'points of the 1D slice (odd)')
+    .option('--examples <n>', 'examples per point from the training and the test set')
+    .option('--plane <plane>', 'random (seeded filter-normalised directions) or solutions (through θ0 ⊙ m and the previous level)')
+    .addOption(ctx.backendOption())
+    .action(async (dir: string, o: { levels?: string; grid?: string; steps?: string; examples?: string; plane?: string; backend: string }) => {
+      const entry: { use: string } & Record<string, unknown> = { use: 'landscape' };
+      if (o.levels) entry.levels = parseLevels(o.levels);
+      if (o.grid !== undefined) entry.grid = integer('--grid', o.grid);
+      if (o.steps !== undefined) entry.steps = integer('--steps', o.steps);
+      if (o.examples !== undefined) entry.examples = integer('--examples', o.examples);
+      if (o.plane !== undefined) entry.plane = o.plane;
+      await runBranchOn(ctx, dir, entry, o.backend);
+    });
+};
