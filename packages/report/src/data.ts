@@ -40,7 +40,8 @@ export interface IncompleteLevel {
 }
 
 export interface ReportData {
-  kind: 'sweep' | 'run';
+  /** A sweep directory, a run directory, or several of either drawn together (`lth report a b --out`). */
+  kind: 'sweep' | 'run' | 'multi';
   /** Absolute path of the directory reported on. */
   dir: string;
   /** Sweep name, or the run's config name. */
@@ -82,7 +83,7 @@ function controlBranches(runDir: string): string[] {
 }
 
 /** The levels of a series: the run's own, or those of its control branch, by replicate and level. */
-function seriesLevels(series: ReportSeries): { replicate: number; level: number; store: LevelStore }[] {
+export function seriesLevels(series: ReportSeries): { replicate: number; level: number; store: LevelStore }[] {
   const store = new RunStore(series.runDir);
   const out: { replicate: number; level: number; store: LevelStore }[] = [];
   for (const replicate of store.replicates()) {
@@ -189,6 +190,31 @@ export function loadReportData(dir: string): ReportData {
   const order = new Map(series.map((s, i) => [s.name, i]));
   rows.sort((a, b) => order.get(a.series)! - order.get(b.series)! || a.replicate - b.replicate || a.level - b.level);
   return { kind, dir: abs, name, hash, series, rows, incomplete, missingRuns, branches, failed };
+}
+
+/**
+ * Several run or sweep directories as one report: every series of each, named
+ * `<directory>: <series>` so that an IMP run, a SynFlow run and a random-pruning run can share
+ * the same charts without being one sweep.
+ */
+export function loadReportDataMany(dirs: string[]): ReportData {
+  if (dirs.length === 1) return loadReportData(dirs[0]!);
+  const parts = dirs.map((d) => loadReportData(d));
+  const prefix = (part: ReportData, name: string) => `${basename(part.dir)}: ${name}`;
+  const rename = <T extends { series: string }>(part: ReportData, items: T[]) => items.map((i) => ({ ...i, series: prefix(part, i.series) }));
+  return {
+    kind: 'multi',
+    dir: resolve(dirs[0]!, '..'),
+    name: parts.map((p) => p.name).join(' + '),
+    hash: '',
+    // The label groups a series with its controls (colours): keep it per directory.
+    series: parts.flatMap((p) => p.series.map((s) => ({ ...s, name: prefix(p, s.name), label: prefix(p, s.label) }))),
+    rows: parts.flatMap((p) => rename(p, p.rows).map((r) => ({ ...r, label: prefix(p, r.label) }))),
+    incomplete: parts.flatMap((p) => rename(p, p.incomplete)),
+    missingRuns: parts.flatMap((p) => p.missingRuns),
+    branches: parts.flatMap((p) => rename(p, p.branches)),
+    failed: parts.flatMap((p) => p.failed.map((f) => ({ ...f, label: prefix(p, f.label) }))),
+  };
 }
 
 /** The mean and spread over replicates of one measure at one (series, level). */

@@ -74,7 +74,7 @@ function notes(data: ReportData): string {
 
 /** The report page: one self-contained HTML file (inline CSS and SVG, no scripts, no network). */
 export function reportHtml(data: ReportData, charts: { chart: ChartSpec; svg: string }[]): string {
-  const title = `${data.kind === 'sweep' ? 'Sweep' : 'Run'} report: ${data.name}`;
+  const title = `${data.kind === 'sweep' ? 'Sweep' : data.kind === 'multi' ? 'Comparison' : 'Run'} report: ${data.name}`;
   const figures = charts
     .map(({ chart, svg }) => `<figure id="${chart.id}">\n${svg}\n<figcaption>${escapeHtml(chart.caption)}</figcaption>\n</figure>`)
     .join('\n');
@@ -88,7 +88,7 @@ export function reportHtml(data: ReportData, charts: { chart: ChartSpec; svg: st
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p class="meta">${data.kind === 'sweep' ? 'sweep' : 'run'} directory <code>${escapeHtml(data.dir)}</code>${data.hash ? `, hash <code>${escapeHtml(data.hash)}</code>` : ''}; ${data.rows.length} completed (replicate, level) results read from the level summaries on disk.</p>
+<p class="meta">${data.kind === 'multi' ? 'directories under' : data.kind === 'sweep' ? 'sweep directory' : 'run directory'} <code>${escapeHtml(data.dir)}</code>${data.hash ? `, hash <code>${escapeHtml(data.hash)}</code>` : ''}; ${data.rows.length} completed (replicate, level) results read from the level summaries on disk.</p>
 <nav>${charts.map(({ chart }) => `<a href="#${chart.id}">${escapeHtml(chart.title)}</a>`).join('')}<a href="#results">Results table</a></nav>
 ${notes(data)}
 <h2>Series</h2>

@@ -123,6 +123,24 @@ describe('loadReportData', () => {
     expect(readFileSync(html, 'utf8')).toMatch(/<h2 id="branches">Branches<\/h2>[\s\S]*branch-probe-ba9876543210[\s\S]*<th>barrier<\/th>/);
   });
 
+  it('draws several directories on the same charts, each series named by its directory, with learning curves', async () => {
+    const a = join(dir, 'imp');
+    const b = join(dir, 'synflow');
+    writeFixtureRun(a, { label: 'x', control: null, variant: {}, offset: 0 }, 1, [0, 1, 2], 'imp');
+    writeFixtureRun(b, { label: 'x', control: null, variant: {}, offset: -0.03 }, 1, [0, 1], 'synflow');
+    await expect(writeReport([a, b])).rejects.toThrow(/--out/);
+    const out = join(dir, 'both.html');
+    const written = await writeReport([a, b], { out, png: true });
+    expect(written.html).toBe(out);
+    expect(written.data.kind).toBe('multi');
+    expect(written.data.series.map((s) => s.name)).toEqual(['imp: imp', 'synflow: synflow']);
+    expect(written.data.rows.map((r) => [r.series, r.level])).toEqual([['imp: imp', 0], ['imp: imp', 1], ['imp: imp', 2], ['synflow: synflow', 0], ['synflow: synflow', 1]]);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('Comparison report: imp + synflow');
+    expect(html).toContain('<figure id="learning-curves">');
+    expect(written.pngs).toContain(join(dir, 'both-learning-curves.png'));
+  });
+
   it('rejects a directory that is neither a run nor a sweep, saying what it expected', () => {
     writeFileSync(join(dir, 'notes.txt'), 'hello');
     expect(() => loadReportData(dir)).toThrow(UserError);
@@ -237,6 +255,7 @@ describe('writeReport', () => {
       'report-early-stop-iteration.png',
       'report-train-test-loss.png',
       'report-layer-fractions.png',
+      'report-learning-curves.png',
     ]);
     for (const file of pngs) {
       expect(existsSync(file)).toBe(true);

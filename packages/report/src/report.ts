@@ -1,9 +1,10 @@
-import { join } from 'node:path';
-import { writeFileAtomic } from '@lth/core';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError, writeFileAtomic } from '@lth/core';
 import { reportCharts } from './charts.js';
 import { connectivityCharts } from './connectivity.js';
 import { summaryCsv } from './csv.js';
-import { loadReportData, type ReportData } from './data.js';
+import { learningCurveCharts } from './curves.js';
+import { loadReportDataMany, type ReportData } from './data.js';
 import { reportHtml } from './html.js';
 import { landscapeCharts } from './landscape.js';
 import { renderSvg, sansSerifFamily, scopeSvgIds, svgToPng } from './render.js';
@@ -11,6 +12,8 @@ import { renderSvg, sansSerifFamily, scopeSvgIds, svgToPng } from './render.js';
 export interface WriteReportOptions {
   /** Also write each chart as `report-<chart>.png` beside report.html. */
   png?: boolean;
+  /** The HTML file to write (required for several directories; default `<dir>/report.html`). */
+  out?: string;
 }
 
 export interface WrittenReport {
@@ -25,16 +28,19 @@ export interface WrittenReport {
 }
 
 /**
- * Reads a run or sweep directory from disk and writes its report: report.html (self-contained),
- * summary.csv for a sweep, and with `png` one PNG per chart.
+ * Reads run or sweep directories from disk and writes their report: report.html (self-contained),
+ * summary.csv for a sweep, and with `png` one PNG per chart. Several directories share one set of
+ * charts (`options.out` names the file).
  */
-export async function writeReport(dir: string, options: WriteReportOptions = {}): Promise<WrittenReport> {
-  const data = loadReportData(dir);
+export async function writeReport(dirs: string | string[], options: WriteReportOptions = {}): Promise<WrittenReport> {
+  const list = Array.isArray(dirs) ? dirs : [dirs];
+  if (list.length > 1 && !options.out) throw new UserError('several directories make one report: name its file with --out <file.html>', '--out');
+  const data = loadReportDataMany(list);
   const warnings: string[] = [];
-  const charts = [...reportCharts(data), ...landscapeCharts(data), ...connectivityCharts(data)];
+  const charts = [...reportCharts(data), ...learningCurveCharts(data), ...landscapeCharts(data), ...connectivityCharts(data)];
   const rendered = [];
   for (const chart of charts) rendered.push({ chart, svg: await renderSvg(chart.spec) });
-  const html = join(data.dir, 'report.html');
+  const html = options.out ? resolve(options.out) : join(data.dir, 'report.html');
   writeFileAtomic(html, reportHtml(data, rendered.map((r) => ({ chart: r.chart, svg: scopeSvgIds(r.svg, r.chart.id) }))));
   let csv: string | null = null;
   if (data.kind === 'sweep') {
@@ -45,7 +51,7 @@ export async function writeReport(dir: string, options: WriteReportOptions = {})
   if (options.png) {
     if (sansSerifFamily() === null) warnings.push('no sans-serif font found for the PNGs (install one, e.g. fonts-dejavu-core); text may be missing');
     for (const { chart, svg } of rendered) {
-      const file = join(data.dir, `report-${chart.id}.png`);
+      const file = join(dirname(html), `${basename(html, '.html')}-${chart.id}.png`);
       writeFileAtomic(file, svgToPng(svg));
       pngs.push(file);
     }
