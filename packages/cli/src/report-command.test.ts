@@ -43,7 +43,7 @@ describe('lth report', () => {
     const printed = report.stdout.trim().split('\n');
     expect(printed[0]).toBe(join(out, runDir, 'report.html'));
     expect(printed.slice(1).every((p) => p.endsWith('.png') && existsSync(p))).toBe(true);
-    expect(printed).toHaveLength(6);
+    expect(printed).toHaveLength(7);
     const html = readFileSync(printed[0]!, 'utf8');
     expect(html).toContain('report-tiny');
     expect(html).toMatch(/class="mark-rule/);
