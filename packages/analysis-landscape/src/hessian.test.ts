@@ -1,7 +1,7 @@
-import { type Batch, type ModelSpec, type TensorMap, tf } from '@lth/core';
+import { type Batch, crossEntropyHvp, type ModelSpec, type TensorMap, tf } from '@lth/core';
 import { checkBranch, fakeModel, seededRandom } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { crossEntropyHvp, hutchinsonTrace, type Hvp, modelHvp, restrict, type Subspace, topEigenvalue, topEigenvalues } from './hessian.js';
+import { hutchinsonTrace, type Hvp, modelHvp, restrict, type Subspace, topEigenvalue, topEigenvalues } from './hessian.js';
 import { sharpness } from './sharpness.js';
 
 beforeAll(async () => {

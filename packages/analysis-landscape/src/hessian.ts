@@ -1,7 +1,7 @@
-import { type Batch, gaussian, type Masks, type ModelSpec, rng, type TensorMap, tf } from '@lth/core';
+import { crossEntropyHvp, gaussian, type Hvp, type LossData, type Masks, type ModelSpec, rng, type TensorMap, tf } from '@lth/core';
 
-/** A Hessian-vector product over named weights: H v (new tensors the caller disposes). */
-export type Hvp = (v: TensorMap) => TensorMap;
+// The exact product itself is core's (`crossEntropyHvp`): the `grasp` scorer uses it too.
+export type { Hvp, LossData } from '@lth/core';
 
 /** The weights a Hessian is taken over, with their masks: H is restricted to m ⊙ · ⊙ m. */
 export interface Subspace {
@@ -125,38 +125,7 @@ export function hutchinsonTrace(hvp: Hvp, s: Subspace, seed: (sample: number) =>
   return { value: mean, standardError: Math.sqrt(variance / samples) };
 }
 
-/** The batches of a loss, each with its weight in the mean (its share of the examples). */
-export interface LossData {
-  chunks: Batch[];
-  count: number;
-}
-
 const withWeights = (weights: TensorMap, names: string[], ws: tf.Tensor[]): TensorMap => ({ ...weights, ...Object.fromEntries(names.map((n, i) => [n, ws[i]!])) });
-
-/**
- * The exact Hessian-vector product of the mean softmax cross-entropy (inference mode: batch-norm
- * uses its running statistics), by double backward. tfjs cannot differentiate its fused
- * cross-entropy twice (its gradient is a custom one), so the product is taken as
- * ∇_w [ v · Jᵀ(w) r(w) ], r = (softmax(z(w)) − y) / N: the inner gradient Jᵀr is a backward pass
- * through the model alone (matmul, add, relu: differentiable again), and r reaches the outer
- * gradient through softmax's first derivative.
- */
-export function crossEntropyHvp(model: ModelSpec, weights: TensorMap, names: string[], data: LossData): Hvp {
-  return (v) =>
-    tf.tidy(() => {
-      const parts = data.chunks.map(({ x, y }) =>
-        tf.grads((...ws: tf.Tensor[]) => {
-          const r = tf.div(tf.sub(tf.softmax(model.forward(withWeights(weights, names, ws), x, false)), y), data.count);
-          // The inner gradient is taken at copies of ws, so that it treats r as a constant; the
-          // copies are on the outer tape (identity), so the outer gradient reaches ws through them.
-          const copies = ws.map((w) => tf.clone(w));
-          const inner = tf.grads((...us: tf.Tensor[]) => tf.sum(tf.mul(model.forward(withWeights(weights, names, us), x, false), r)))(copies);
-          return tf.addN(inner.map((g, i) => tf.sum(tf.mul(g, v[names[i]!]!)))) as tf.Scalar;
-        })(names.map((n) => weights[n]!)),
-      );
-      return Object.fromEntries(names.map((n, i) => [n, parts.length === 1 ? parts[0]![i]! : tf.addN(parts.map((p) => p[i]!))]));
-    });
-}
 
 /** ∇_w of the mean softmax cross-entropy over `data` (inference mode). */
 export function crossEntropyGradient(model: ModelSpec, weights: TensorMap, names: string[], data: LossData): TensorMap {

@@ -4,7 +4,7 @@ import { sharpness } from './sharpness.js';
 
 export { type Direction, filterNormalise, gaussianDirection, landscapeDirection, movedWeights } from './directions.js';
 export { landscape, type LandscapeOptions, summarise } from './landscape.js';
-export { crossEntropyHvp, type Eigen, finiteDifferenceHvp, type Hvp, hutchinsonTrace, modelHvp, restrict, type Subspace, topEigenvalue, topEigenvalues } from './hessian.js';
+export { type Eigen, finiteDifferenceHvp, hutchinsonTrace, modelHvp, restrict, type Subspace, topEigenvalue, topEigenvalues } from './hessian.js';
 export { sharpness, type SharpnessOptions } from './sharpness.js';
 export { type Curves, type Line, linspace, type Surface } from './surface.js';
 export { VERSION } from './version.js';
