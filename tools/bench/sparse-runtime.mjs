@@ -91,7 +91,8 @@ for (const { label, level } of LEVELS) {
   const { layers, fraction } = ticket(level);
   const sparseBytes = encodeSparseModel({ inputShape: [784], layers });
   const sparse = SparseModel.read(sparseBytes);
-  sizes.push({ level: label, fractionRemaining: fraction, sparseBytes: sparseBytes.byteLength, denseFloat32Bytes, ratio: denseFloat32Bytes / sparseBytes.byteLength });
+  const halfBytes = encodeSparseModel({ inputShape: [784], layers }, { values: 'float16' }).byteLength;
+  sizes.push({ level: label, fractionRemaining: fraction, sparseBytes: sparseBytes.byteLength, float16Bytes: halfBytes, denseFloat32Bytes, ratio: denseFloat32Bytes / sparseBytes.byteLength, ratioFloat16: denseFloat32Bytes / halfBytes });
   // Level 0 is stored with the dense layout (CSR would be larger): the runtime's plain-JS dense kernel.
   variants.push({ name: level === 0 ? 'runtime dense (JS, dense layout)' : `sparse-runtime ${label}`, run: (b) => sparse.predict(inputs[b], b) });
 }
@@ -167,8 +168,8 @@ if (json) {
   console.log(JSON.stringify(results, null, 2));
 } else {
   log(`load average ${results.load.loadavg1.toFixed(1)} on ${results.load.cpus} cores`);
-  log('\nfile sizes (LeNet-300-100, float32 values, U16 indices)');
-  for (const s of sizes) log(`  ${s.level.padEnd(6)} ${(100 * s.fractionRemaining).toFixed(2).padStart(6)} % kept: ${String(s.sparseBytes).padStart(8)} bytes, dense float32 ${s.denseFloat32Bytes} bytes, ${s.ratio.toFixed(1)}x smaller`);
+  log('\nfile sizes (LeNet-300-100, U16 indices; float32 values, float16 values)');
+  for (const s of sizes) log(`  ${s.level.padEnd(6)} ${(100 * s.fractionRemaining).toFixed(2).padStart(6)} % kept: ${String(s.sparseBytes).padStart(8)} bytes (${s.ratio.toFixed(1)}x smaller than dense float32, ${s.denseFloat32Bytes} bytes); float16 ${String(s.float16Bytes).padStart(8)} bytes (${s.ratioFloat16.toFixed(1)}x)`);
   for (const batch of [1, 60]) {
     log(`\nbatch ${batch}: ms per forward pass (median, best)`);
     for (const t of results.timings.filter((x) => x.batch === batch)) log(`  ${t.variant.padEnd(34)} ${t.medianMs.toFixed(3).padStart(9)} ${t.bestMs.toFixed(3).padStart(9)}`);

@@ -11,6 +11,7 @@ import {
   HEADER_PREFIX_BYTES,
   type SparseHeader,
 } from './format.js';
+import { toFloat16 } from './float16.js';
 
 /** A fully connected layer to store, as lth holds it. */
 export interface DenseLayerInput {
@@ -31,12 +32,19 @@ export interface EncodeOptions {
    * for every layer.
    */
   layout?: 'auto' | 'csr' | 'dense';
+  /** Kernel values as `float32` (default) or `float16` (half the bytes; biases stay float32). */
+  values?: 'float32' | 'float16';
 }
 
 /** Buffers laid out one after the other in the data section, each 8-aligned. */
 class DataWriter {
   readonly parts: { at: number; bytes: Uint8Array }[] = [];
   size = 0;
+  /** Kernel values in the chosen precision. */
+  constructor(readonly half: boolean) {}
+  addValues(values: Float32Array): BufferRef {
+    return this.half ? this.add('F16', Uint16Array.from(values, toFloat16)) : this.add('F32', values);
+  }
   add(dtype: BufferDtype, data: Float32Array | Uint16Array | Uint32Array): BufferRef {
     const at = align(this.size);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -73,7 +81,7 @@ function csr(layer: DenseLayerInput, data: DataWriter): CsrKernel {
     nnz,
     rowPtr: data.add('U32', rowPtr),
     indices: data.add(indices instanceof Uint16Array ? 'U16' : 'U32', indices),
-    values: data.add('F32', values),
+    values: data.addValues(values),
   };
 }
 
@@ -81,12 +89,12 @@ function dense(layer: DenseLayerInput, data: DataWriter): DenseKernel {
   const values = layer.kernel.map((v, i) => (kept(layer, i) ? v : 0));
   let nnz = 0;
   for (let i = 0; i < values.length; i++) if (kept(layer, i)) nnz++;
-  return { layout: 'dense', shape: [layer.inputs, layer.units], nnz, values: data.add('F32', values) };
+  return { layout: 'dense', shape: [layer.inputs, layer.units], nnz, values: data.addValues(values) };
 }
 
 /** Bytes of a CSR kernel with `nnz` entries, to choose the smaller layout. */
-function csrBytes(layer: DenseLayerInput, nnz: number): number {
-  return (layer.units + 1) * 4 + nnz * ((layer.inputs <= 65536 ? 2 : 4) + 4) + 2 * 8;
+function csrBytes(layer: DenseLayerInput, nnz: number, valueBytes: number): number {
+  return (layer.units + 1) * 4 + nnz * ((layer.inputs <= 65536 ? 2 : 4) + valueBytes) + 2 * 8;
 }
 
 function check(layer: DenseLayerInput): void {
@@ -104,7 +112,8 @@ export function encodeSparseModel(
   model: { inputShape: number[]; layers: DenseLayerInput[]; metadata?: Record<string, unknown> },
   options: EncodeOptions = {},
 ): Uint8Array {
-  const data = new DataWriter();
+  const data = new DataWriter(options.values === 'float16');
+  const valueBytes = options.values === 'float16' ? 2 : 4;
   let inputs = model.inputShape.reduce((a, b) => a * b, 1);
   const layers: DenseLayerHeader[] = model.layers.map((layer) => {
     check(layer);
@@ -113,7 +122,7 @@ export function encodeSparseModel(
     let nnz = 0;
     for (let i = 0; i < layer.kernel.length; i++) if (kept(layer, i)) nnz++;
     const layout = options.layout ?? 'auto';
-    const useCsr = layout === 'csr' || (layout === 'auto' && csrBytes(layer, nnz) < layer.kernel.length * 4);
+    const useCsr = layout === 'csr' || (layout === 'auto' && csrBytes(layer, nnz, valueBytes) < layer.kernel.length * valueBytes);
     const kernel = useCsr ? csr(layer, data) : dense(layer, data);
     return { type: 'dense', name: layer.name, inputs: layer.inputs, units: layer.units, activation: layer.activation, kernel, bias: data.add('F32', layer.bias) };
   });

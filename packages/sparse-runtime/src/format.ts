@@ -17,10 +17,10 @@
 export const FORMAT = 'lth-sparse';
 export const FORMAT_VERSION = 1;
 
-/** Element types of the buffers: float32 values, 16- or 32-bit unsigned indices. */
-export type BufferDtype = 'F32' | 'U16' | 'U32';
+/** Element types of the buffers: float32 or float16 (IEEE binary16) values, 16- or 32-bit unsigned indices. */
+export type BufferDtype = 'F32' | 'F16' | 'U16' | 'U32';
 
-export const DTYPE_BYTES: Record<BufferDtype, number> = { F32: 4, U16: 2, U32: 4 };
+export const DTYPE_BYTES: Record<BufferDtype, number> = { F32: 4, F16: 2, U16: 2, U32: 4 };
 
 /** One buffer in the data section: its element type and [start, end) byte offsets. */
 export interface BufferRef {
@@ -39,7 +39,7 @@ export interface CsrKernel {
   rowPtr: BufferRef;
   /** nnz input indices (U16 when inputs ≤ 65536, else U32), ascending within a row. */
   indices: BufferRef;
-  /** nnz values (F32). */
+  /** nnz values (F32, or F16 when written with float16 values). */
   values: BufferRef;
 }
 
@@ -49,6 +49,7 @@ export interface DenseKernel {
   shape: [number, number];
   /** Non-zero entries (for the record; the buffer holds every entry). */
   nnz: number;
+  /** inputs × units values (F32 or F16). */
   values: BufferRef;
 }
 

@@ -5,4 +5,5 @@
  */
 export * from './format.js';
 export { type DenseLayerInput, type EncodeOptions, encodeSparseModel } from './encode.js';
+export { fromFloat16, toFloat16 } from './float16.js';
 export { argmax, SparseModel, softmax } from './model.js';

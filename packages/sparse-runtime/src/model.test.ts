@@ -73,6 +73,19 @@ describe('SparseModel', () => {
     expect(sizes[3]!).toBeLessThan(sizes[2]!);
   });
 
+  it('float16 values: half the value bytes, results within half precision, exact for values a half holds', () => {
+    const f32 = encodeSparseModel({ inputShape: [3], layers: [hidden, output] }, { layout: 'csr' });
+    const f16 = encodeSparseModel({ inputShape: [3], layers: [hidden, output] }, { layout: 'csr', values: 'float16' });
+    const model = SparseModel.read(f16);
+    expect(model.header.layers[0]!.kernel).toMatchObject({ values: { dtype: 'F16' } });
+    expect(f16.byteLength).toBeLessThan(f32.byteLength);
+    // Every weight of the hand-worked net is exact in half precision, so the logits are too.
+    expect(Array.from(model.predict(Float32Array.from([1, 2, 3, 0, 4, 0]), 2))).toEqual([7.5, -6.5, 0.5, 0.5]);
+    const third = SparseModel.read(encodeSparseModel({ inputShape: [1], layers: [{ name: 'd', inputs: 1, units: 1, activation: 'linear', kernel: Float32Array.from([1 / 3]), bias: new Float32Array(1) }] }, { values: 'float16' }));
+    expect(third.predict(Float32Array.from([1]))[0]).toBeCloseTo(1 / 3, 3);
+    expect(third.predict(Float32Array.from([1]))[0]).not.toBe(Math.fround(1 / 3));
+  });
+
   it('softmax and argmax work row by row (first maximum on ties)', () => {
     expect(Array.from(argmax(Float32Array.from([1, 3, 3, 0, -1, -2]), 3))).toEqual([1, 0]);
     const p = softmax(Float32Array.from([0, Math.log(3), 1000, 1000]), 2);

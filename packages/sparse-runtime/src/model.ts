@@ -10,6 +10,7 @@ import {
   type SparseHeader,
   SparseFormatError,
 } from './format.js';
+import { fromFloat16 } from './float16.js';
 
 /** A layer ready to run: typed views of its buffers, checked once at load. */
 type Kernel =
@@ -62,10 +63,18 @@ function view<T extends Float32Array | Uint16Array | Uint32Array>(bytes: Uint8Ar
     case 'F32':
       return new Float32Array(copy, offset, count) as T;
     case 'U16':
+    case 'F16':
       return new Uint16Array(copy, offset, count) as T;
     default:
       return new Uint32Array(copy, offset, count) as T;
   }
+}
+
+/** Kernel values as float32: F32 in place, F16 widened once at load. */
+function kernelValues(bytes: Uint8Array, dataStart: number, ref: BufferRef | undefined, what: string, count: number): Float32Array {
+  if (ref?.dtype === 'F16') return Float32Array.from(view<Uint16Array>(bytes, dataStart, ref, what, count), fromFloat16);
+  if (ref?.dtype !== 'F32') return fail(`${what}: dtype must be F32 or F16, not ${JSON.stringify(ref?.dtype)}`);
+  return view<Float32Array>(bytes, dataStart, ref, what, count);
 }
 
 function readLayer(bytes: Uint8Array, dataStart: number, h: DenseLayerHeader, inputs: number, index: number): Layer {
@@ -74,21 +83,21 @@ function readLayer(bytes: Uint8Array, dataStart: number, h: DenseLayerHeader, in
   if (h.inputs !== inputs) fail(`${what} takes ${h.inputs} inputs, but the layer before it gives ${inputs}`);
   if (!Number.isInteger(h.units) || h.units <= 0) fail(`${what}: units must be a positive integer`);
   if (h.activation !== 'relu' && h.activation !== 'linear') fail(`${what}: activation ${JSON.stringify(h.activation)} is not relu or linear`);
+  if (h.bias?.dtype !== 'F32') fail(`${what} bias: dtype must be F32`);
   const bias = view<Float32Array>(bytes, dataStart, h.bias, `${what} bias`, h.units);
   const k = h.kernel;
   if (k?.layout === 'dense') {
-    if (k.values?.dtype !== 'F32') fail(`${what} kernel: values must be F32`);
-    return { ...h, bias, kernel: { layout: 'dense', values: view<Float32Array>(bytes, dataStart, k.values, `${what} kernel values`, h.inputs * h.units) } };
+    return { ...h, bias, kernel: { layout: 'dense', values: kernelValues(bytes, dataStart, k.values, `${what} kernel values`, h.inputs * h.units) } };
   }
   if (k?.layout !== 'csr') return fail(`${what}: kernel layout ${JSON.stringify((k as { layout?: unknown } | undefined)?.layout)} is not csr or dense`);
-  if (k.rowPtr?.dtype !== 'U32' || k.values?.dtype !== 'F32' || (k.indices?.dtype !== 'U16' && k.indices?.dtype !== 'U32')) fail(`${what} kernel: rowPtr must be U32, indices U16 or U32, values F32`);
+  if (k.rowPtr?.dtype !== 'U32' || (k.indices?.dtype !== 'U16' && k.indices?.dtype !== 'U32')) fail(`${what} kernel: rowPtr must be U32, indices U16 or U32`);
   const rowPtr = view<Uint32Array>(bytes, dataStart, k.rowPtr, `${what} kernel rowPtr`, h.units + 1);
   const nnz = rowPtr[h.units]!;
   if (rowPtr[0] !== 0 || nnz !== k.nnz) fail(`${what} kernel: rowPtr must run from 0 to nnz (${k.nnz}), runs from ${rowPtr[0]} to ${nnz}`);
   for (let o = 0; o < h.units; o++) if (rowPtr[o + 1]! < rowPtr[o]!) fail(`${what} kernel: rowPtr decreases at unit ${o}`);
   const indices = view<Uint16Array | Uint32Array>(bytes, dataStart, k.indices, `${what} kernel indices`, nnz);
   for (let j = 0; j < nnz; j++) if (indices[j]! >= h.inputs) fail(`${what} kernel: index ${indices[j]} at entry ${j} is not below ${h.inputs} inputs`);
-  const values = view<Float32Array>(bytes, dataStart, k.values, `${what} kernel values`, nnz);
+  const values = kernelValues(bytes, dataStart, k.values, `${what} kernel values`, nnz);
   return { ...h, bias, kernel: { layout: 'csr', rowPtr, indices, values } };
 }
 
