@@ -82,6 +82,22 @@ describe('lth export', () => {
     expect(model.metadata).toMatchObject({ level: 2, configHash: store.readConfig<{ hash: string }>().hash });
   }, 60_000);
 
+  it('--values float16: half-precision values, smaller still, logits within half precision of lth\'s', async () => {
+    const out = join(dir, 'sparse16');
+    const done = await lth('export', runDir, '--level', '2', '--format', 'sparse', '--values', 'float16', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    const model = SparseModel.read(readFileSync(join(out, 'model.lthsparse')));
+    expect(model.metadata).toMatchObject({ values: 'float16' });
+    const lthOwn = lthLogits(2);
+    const diff = maxDiff(model.predict(inputs, 8), lthOwn);
+    expect(diff).toBeGreaterThan(0);
+    expect(diff).toBeLessThan(1e-2 * Math.max(1, ...Array.from(lthOwn, Math.abs)));
+    expect(statSync(join(out, 'model.lthsparse')).size).toBeLessThan(statSync(join(dir, 'sparse', 'model.lthsparse')).size);
+    const tfjs = await lth('export', runDir, '--level', '2', '--format', 'tfjs', '--values', 'float16', '--out', join(dir, 'x16'));
+    expect(tfjs.code).toBe(2);
+    expect(tfjs.stderr).toMatch(/--values float16 is for --format sparse/);
+  }, 60_000);
+
   it('--best --format tfjs: tf.loadLayersModel reads it and predicts lth\'s logits; the level is the sparsest within the tolerance', async () => {
     const out = join(dir, 'tfjs');
     const done = await lth('export', runDir, '--best', '--tolerance', '100', '--format', 'tfjs', '--out', out, '--backend', 'cpu');

@@ -42,8 +42,11 @@ export function provenanceOf(ticket: Ticket, format: string): Record<string, unk
   };
 }
 
-/** The ticket in the lth sparse format (docs/sparse-format.md): only the kept weights are stored. */
-export function sparseModelBytes(ticket: Ticket, description: ModelDescription): Uint8Array {
+/**
+ * The ticket in the lth sparse format (docs/sparse-format.md): only the kept weights are stored,
+ * as float32 or (`values: 'float16'`) half-precision values.
+ */
+export function sparseModelBytes(ticket: Ticket, description: ModelDescription, values: 'float32' | 'float16' = 'float32'): Uint8Array {
   const layers = denseLayers(description, 'sparse');
   let inputs = description.inputShape.reduce((a, b) => a * b, 1);
   const dense: DenseLayerInput[] = layers.map((l) => {
@@ -59,7 +62,7 @@ export function sparseModelBytes(ticket: Ticket, description: ModelDescription):
     inputs = l.units;
     return layer;
   });
-  return encodeSparseModel({ inputShape: description.inputShape, layers: dense, metadata: provenanceOf(ticket, 'sparse') });
+  return encodeSparseModel({ inputShape: description.inputShape, layers: dense, metadata: { ...provenanceOf(ticket, 'sparse'), values } }, { values });
 }
 
 /** A TensorFlow.js LayersModel: `model.json` (topology and weights manifest) and one weights file. */

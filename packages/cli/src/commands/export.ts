@@ -9,6 +9,7 @@ interface ExportFlags {
   tolerance: string;
   replicate: string;
   format: string;
+  values: string;
   out?: string;
   backend: string;
 }
@@ -31,6 +32,7 @@ export const addExportCommand: AddCommand = (program, ctx) => {
     .option('--tolerance <pp>', 'for --best: accuracy below dense allowed, in percentage points', '0.5')
     .option('--replicate <r>', 'the replicate', '0')
     .addOption(new Option('--format <format>', 'sparse: model.lthsparse (kept weights only); tfjs: model.json + weights.bin').choices(['sparse', 'tfjs']).makeOptionMandatory())
+    .addOption(new Option('--values <precision>', 'sparse format: kernel values as float32, or float16 (half the bytes; accuracy re-checked within 0.05 pp)').choices(['float32', 'float16']).default('float32'))
     .option('--out <dir>', 'output directory (default: ./exports/<run>/replicate-<r>-level-<L>-<format>)')
     .addOption(ctx.backendOption())
     .action(async (dir: string, o: ExportFlags) => {
@@ -58,9 +60,10 @@ export const addExportCommand: AddCommand = (program, ctx) => {
       if (!model.describe) throw new UserError(`model "${slot.plugin.meta.name}" does not describe its architecture, so it cannot be exported (supported: the LeNet family)`, '<runDir>');
 
       const format = o.format as 'sparse' | 'tfjs';
+      if (format === 'tfjs' && o.values !== 'float32') throw new UserError('--values float16 is for --format sparse; the tfjs export stores float32 weights', '--values');
       const outDir = resolve(o.out ?? join('exports', basename(runDir), `replicate-${replicate}-level-${summary.level}-${format}`));
       const ticket = readTicket(store, summary, model.describe());
-      const { files, record } = await exportTicket(ticket, { format, outDir, model, dataset });
+      const { files, record } = await exportTicket(ticket, { format, values: o.values as 'float32' | 'float16', outDir, model, dataset });
       const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
       ctx.out(`replicate ${replicate} level ${summary.level}: ${pct(summary.fractionRemaining)} of weights remaining, test accuracy ${pct(record.recheck.accuracy)} (lth: ${pct(record.recheck.recordedAccuracy)}), max |logit difference| ${record.recheck.maxLogitDifference.toExponential(2)}, ${record.bytes} bytes`);
       for (const f of files) ctx.out(f);
