@@ -5,7 +5,10 @@
 // that load from other processes hits every variant alike. Reports median and best ms per
 // forward pass at batch 1 and 60, and file sizes.
 //
-//   node tools/bench/sparse-runtime.mjs [--json] [--quick] [--backends cpu,wasm]
+//   node tools/bench/sparse-runtime.mjs [--json] [--quick] [--backends cpu,wasm] [--curve]
+//
+// --curve adds the crossover: one kept fraction for every layer (50 % down to 1 %), the sparse
+// runtime against each dense baseline's median at batch 1 and 60, interleaved the same way.
 //
 // Variants: the sparse runtime on each ticket's file; the same runtime on the dense net's file
 // (stored with the dense layout: plain JS); tfjs dense (matMul, add, relu) on each backend.
@@ -153,6 +156,41 @@ for (const batch of [1, 60]) {
   }
 }
 
+// The crossover curve: the same kept fraction in every layer, against the dense baselines.
+if (flag('curve')) {
+  const fractions = [0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02, 0.01];
+  const curve = fractions.map((keep) => {
+    const layers = NAMES.map((name, l) => {
+      const m = mask(kernels[l].length, keep, 7000 + l);
+      return { name, inputs: WIDTHS[l], units: WIDTHS[l + 1], activation: l === NAMES.length - 1 ? 'linear' : 'relu', kernel: kernels[l].map((v, i) => (m[i] ? v : 0)), mask: m, bias: biases[l] };
+    });
+    return { keep, model: SparseModel.read(encodeSparseModel({ inputShape: [784], layers }, { layout: 'csr' })) };
+  });
+  const baselines = variants.filter((v) => !v.name.startsWith('sparse-runtime'));
+  results.curve = [];
+  for (const batch of [1, 60]) {
+    const rounds = quick ? 10 : batch === 1 ? 100 : 20;
+    const times = new Map([...curve.map((c) => [c.keep, []]), ...baselines.map((v) => [v.name, []])]);
+    for (let r = 0; r < rounds; r++) {
+      for (const c of curve) {
+        const t0 = performance.now();
+        c.model.predict(inputs[batch], batch);
+        times.get(c.keep).push(performance.now() - t0);
+      }
+      for (const v of baselines) {
+        if (v.backend && tf.getBackend() !== v.backend) await tf.setBackend(v.backend);
+        const t0 = performance.now();
+        v.run(batch);
+        times.get(v.name).push(performance.now() - t0);
+      }
+    }
+    for (const c of curve) {
+      const ms = median(times.get(c.keep));
+      results.curve.push({ batch, keep: c.keep, medianMs: +ms.toFixed(4), speedups: Object.fromEntries(baselines.map((v) => [v.name, +(median(times.get(v.name)) / ms).toFixed(2)])) });
+    }
+  }
+}
+
 // Speed-ups of the sparse runtime over each dense baseline, from medians.
 results.speedups = [];
 for (const batch of [1, 60]) {
@@ -176,5 +214,9 @@ if (json) {
   }
   log('\nspeed-up of the sparse runtime (median over median)');
   for (const s of results.speedups) log(`  batch ${String(s.batch).padStart(2)} ${s.level.padEnd(6)} over ${s.over.padEnd(34)} ${s.speedup}x`);
+  if (results.curve) {
+    log('\ncrossover: every layer at one kept fraction (CSR), speed-up over each dense baseline (median over median)');
+    for (const c of results.curve) log(`  batch ${String(c.batch).padStart(2)} keep ${(100 * c.keep).toFixed(0).padStart(3)} %: ${c.medianMs.toFixed(3).padStart(8)} ms  ${Object.entries(c.speedups).map(([k, v]) => `${k} ${v}x`).join(', ')}`);
+  }
   for (const n of notes) log(`note: ${n}`);
 }
