@@ -142,6 +142,21 @@ describe('exportTicket', () => {
     loaded.dispose();
   });
 
+  it('tfjs: a model without flatten (vector inputs) takes its input shape on the first dense layer', async () => {
+    const flat = { ...description, inputShape: [6], layers: description.layers.slice(1) };
+    const ticket = readTicket(store, selectLevel(store, 0, { level: 1 }), flat);
+    const data = { ...dataset, inputShape: [6] };
+    const out = join(dir, 'tfjs-flat');
+    const { record } = await exportTicket(ticket, { format: 'tfjs', outDir: out, model: { ...model, describe: () => flat }, dataset: data });
+    const json = JSON.parse(readFileSync(join(out, TFJS_MODEL_FILE), 'utf8'));
+    expect(json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name)).toEqual(['Dense', 'Dense']);
+    expect(json.modelTopology.config.layers[0].config.batch_input_shape).toEqual([null, 6]);
+    expect(record.recheck.maxLogitDifference).toBeLessThan(1e-5);
+    // A multi-dimensional input without a flatten is refused, not silently applied to the last axis.
+    const bad = { ...model, describe: () => ({ ...flat, inputShape: [2, 3] }) };
+    await expect(exportTicket(ticket, { format: 'tfjs', outDir: join(dir, 'z'), model: bad, dataset })).rejects.toThrow(/input is 2x3 but it describes no flatten/);
+  });
+
   it('refuses a model without a description, and an architecture it does not support, naming its layers', async () => {
     const ticket = readTicket(store, selectLevel(store, 0, { level: 1 }), description);
     const { describe: _d, ...bare } = model;
