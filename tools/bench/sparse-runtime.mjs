@@ -10,7 +10,8 @@
 // --curve adds the crossover: one kept fraction for every layer (50 % down to 1 %), the sparse
 // runtime against each dense baseline's median at batch 1 and 60, interleaved the same way.
 //
-// Variants: the sparse runtime on each ticket's file; the same runtime on the dense net's file
+// Variants: the sparse runtime on each ticket's file (its JS kernel, and its WebAssembly SIMD
+// kernel: `sparse-runtime wasm`); the same runtime on the dense net's file
 // (stored with the dense layout: plain JS); tfjs dense (matMul, add, relu) on each backend.
 // Needs the build (npm run build): it imports @lth/sparse-runtime's dist.
 import { register } from 'node:module';
@@ -93,11 +94,13 @@ const sizes = [];
 for (const { label, level } of LEVELS) {
   const { layers, fraction } = ticket(level);
   const sparseBytes = encodeSparseModel({ inputShape: [784], layers });
-  const sparse = SparseModel.read(sparseBytes);
+  const sparse = SparseModel.read(sparseBytes, { kernel: 'js' });
+  const sparseWasm = SparseModel.read(sparseBytes, { kernel: 'wasm' });
   const halfBytes = encodeSparseModel({ inputShape: [784], layers }, { values: 'float16' }).byteLength;
   sizes.push({ level: label, fractionRemaining: fraction, sparseBytes: sparseBytes.byteLength, float16Bytes: halfBytes, denseFloat32Bytes, ratio: denseFloat32Bytes / sparseBytes.byteLength, ratioFloat16: denseFloat32Bytes / halfBytes });
   // Level 0 is stored with the dense layout (CSR would be larger): the runtime's plain-JS dense kernel.
   variants.push({ name: level === 0 ? 'runtime dense (JS, dense layout)' : `sparse-runtime ${label}`, run: (b) => sparse.predict(inputs[b], b) });
+  if (level > 0) variants.push({ name: `sparse-runtime wasm ${label}`, run: (b) => sparseWasm.predict(inputs[b], b) });
 }
 
 const backends = option('backends', 'cpu,wasm').split(',');
@@ -164,18 +167,22 @@ if (flag('curve')) {
       const m = mask(kernels[l].length, keep, 7000 + l);
       return { name, inputs: WIDTHS[l], units: WIDTHS[l + 1], activation: l === NAMES.length - 1 ? 'linear' : 'relu', kernel: kernels[l].map((v, i) => (m[i] ? v : 0)), mask: m, bias: biases[l] };
     });
-    return { keep, model: SparseModel.read(encodeSparseModel({ inputShape: [784], layers }, { layout: 'csr' })) };
+    const bytes = encodeSparseModel({ inputShape: [784], layers }, { layout: 'csr' });
+    return { keep, model: SparseModel.read(bytes, { kernel: 'js' }), wasm: SparseModel.read(bytes, { kernel: 'wasm' }) };
   });
   const baselines = variants.filter((v) => !v.name.startsWith('sparse-runtime'));
   results.curve = [];
   for (const batch of [1, 60]) {
     const rounds = quick ? 10 : batch === 1 ? 100 : 20;
-    const times = new Map([...curve.map((c) => [c.keep, []]), ...baselines.map((v) => [v.name, []])]);
+    const times = new Map([...curve.flatMap((c) => [[c.keep, []], [`wasm ${c.keep}`, []]]), ...baselines.map((v) => [v.name, []])]);
     for (let r = 0; r < rounds; r++) {
       for (const c of curve) {
-        const t0 = performance.now();
+        let t0 = performance.now();
         c.model.predict(inputs[batch], batch);
         times.get(c.keep).push(performance.now() - t0);
+        t0 = performance.now();
+        c.wasm.predict(inputs[batch], batch);
+        times.get(`wasm ${c.keep}`).push(performance.now() - t0);
       }
       for (const v of baselines) {
         if (v.backend && tf.getBackend() !== v.backend) await tf.setBackend(v.backend);
@@ -186,7 +193,15 @@ if (flag('curve')) {
     }
     for (const c of curve) {
       const ms = median(times.get(c.keep));
-      results.curve.push({ batch, keep: c.keep, medianMs: +ms.toFixed(4), speedups: Object.fromEntries(baselines.map((v) => [v.name, +(median(times.get(v.name)) / ms).toFixed(2)])) });
+      const wasmMs = median(times.get(`wasm ${c.keep}`));
+      results.curve.push({
+        batch,
+        keep: c.keep,
+        medianMs: +ms.toFixed(4),
+        wasmMedianMs: +wasmMs.toFixed(4),
+        speedups: Object.fromEntries(baselines.map((v) => [v.name, +(median(times.get(v.name)) / ms).toFixed(2)])),
+        wasmSpeedups: Object.fromEntries(baselines.map((v) => [v.name, +(median(times.get(v.name)) / wasmMs).toFixed(2)])),
+      });
     }
   }
 }
@@ -196,8 +211,10 @@ results.speedups = [];
 for (const batch of [1, 60]) {
   const at = (name) => results.timings.find((t) => t.batch === batch && t.variant === name)?.medianMs;
   for (const { label } of LEVELS.slice(1)) {
-    for (const base of variants.filter((v) => !v.name.startsWith('sparse-runtime')).map((v) => v.name)) {
-      if (at(base) && at(`sparse-runtime ${label}`)) results.speedups.push({ batch, level: label, over: base, speedup: +(at(base) / at(`sparse-runtime ${label}`)).toFixed(2) });
+    for (const kernel of ['sparse-runtime', 'sparse-runtime wasm']) {
+      for (const base of variants.filter((v) => !v.name.startsWith('sparse-runtime')).map((v) => v.name)) {
+        if (at(base) && at(`${kernel} ${label}`)) results.speedups.push({ batch, level: label, kernel, over: base, speedup: +(at(base) / at(`${kernel} ${label}`)).toFixed(2) });
+      }
     }
   }
 }
@@ -213,10 +230,13 @@ if (json) {
     for (const t of results.timings.filter((x) => x.batch === batch)) log(`  ${t.variant.padEnd(34)} ${t.medianMs.toFixed(3).padStart(9)} ${t.bestMs.toFixed(3).padStart(9)}`);
   }
   log('\nspeed-up of the sparse runtime (median over median)');
-  for (const s of results.speedups) log(`  batch ${String(s.batch).padStart(2)} ${s.level.padEnd(6)} over ${s.over.padEnd(34)} ${s.speedup}x`);
+  for (const s of results.speedups) log(`  batch ${String(s.batch).padStart(2)} ${s.level.padEnd(6)} ${s.kernel.padEnd(19)} over ${s.over.padEnd(34)} ${s.speedup}x`);
   if (results.curve) {
     log('\ncrossover: every layer at one kept fraction (CSR), speed-up over each dense baseline (median over median)');
-    for (const c of results.curve) log(`  batch ${String(c.batch).padStart(2)} keep ${(100 * c.keep).toFixed(0).padStart(3)} %: ${c.medianMs.toFixed(3).padStart(8)} ms  ${Object.entries(c.speedups).map(([k, v]) => `${k} ${v}x`).join(', ')}`);
+    for (const c of results.curve) {
+      log(`  batch ${String(c.batch).padStart(2)} keep ${(100 * c.keep).toFixed(0).padStart(3)} %: js ${c.medianMs.toFixed(3).padStart(8)} ms  ${Object.entries(c.speedups).map(([k, v]) => `${k} ${v}x`).join(', ')}`);
+      log(`  ${' '.repeat(18)}wasm ${c.wasmMedianMs.toFixed(3).padStart(8)} ms  ${Object.entries(c.wasmSpeedups).map(([k, v]) => `${k} ${v}x`).join(', ')}`);
+    }
   }
   for (const n of notes) log(`note: ${n}`);
 }

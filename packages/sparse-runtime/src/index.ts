@@ -6,4 +6,5 @@
 export * from './format.js';
 export { type DenseLayerInput, type EncodeOptions, encodeSparseModel } from './encode.js';
 export { fromFloat16, toFloat16 } from './float16.js';
-export { argmax, SparseModel, softmax } from './model.js';
+export { argmax, type KernelChoice, type ReadOptions, SparseModel, softmax } from './model.js';
+export { wasmSimdAvailable } from './wasm-kernel.js';

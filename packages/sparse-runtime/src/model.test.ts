@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type DenseLayerInput, encodeSparseModel } from './encode.js';
 import { SparseFormatError } from './format.js';
 import { argmax, SparseModel, softmax } from './model.js';
+import { wasmSimdAvailable } from './wasm-kernel.js';
 
 /** A tiny net worked by hand: 3 inputs → 2 ReLU units → 2 logits. */
 const hidden: DenseLayerInput = {
@@ -84,6 +85,37 @@ describe('SparseModel', () => {
     const third = SparseModel.read(encodeSparseModel({ inputShape: [1], layers: [{ name: 'd', inputs: 1, units: 1, activation: 'linear', kernel: Float32Array.from([1 / 3]), bias: new Float32Array(1) }] }, { values: 'float16' }));
     expect(third.predict(Float32Array.from([1]))[0]).toBeCloseTo(1 / 3, 3);
     expect(third.predict(Float32Array.from([1]))[0]).not.toBe(Math.fround(1 / 3));
+  });
+
+  it('the WebAssembly SIMD kernel gives the JS kernel\'s results, for batches that are and are not multiples of 4', () => {
+    expect(wasmSimdAvailable()).toBe(true); // Node ≥ 16.4
+    const x = Float32Array.from([1, 2, 3, 0, 4, 0]);
+    const exact = SparseModel.read(encodeSparseModel({ inputShape: [3], layers: [hidden, output] }, { layout: 'csr' }), { kernel: 'wasm' });
+    expect(Array.from(exact.predict(x, 2))).toEqual([7.5, -6.5, 0.5, 0.5]);
+
+    // A 40-30-20-5 net at about 30 % kept, with one dense-layout layer in the middle.
+    const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 12.9898) * 0.5);
+    const layer = (name: string, inputs: number, units: number, keep: number, seed: number): DenseLayerInput => ({
+      name,
+      inputs,
+      units,
+      activation: name === 'out' ? 'linear' : 'relu',
+      kernel: rand(inputs * units, seed).map((v, i) => (Math.abs(Math.sin(i * 3.3 + seed)) < keep ? v : 0)),
+      bias: rand(units, seed + 100),
+    });
+    const layers = [layer('a', 40, 30, 0.3, 1), layer('b', 30, 20, 0.9, 2), layer('out', 20, 5, 0.3, 3)];
+    const bytes = encodeSparseModel({ inputShape: [40], layers });
+    const kinds = SparseModel.read(bytes).header.layers.map((l) => l.kernel.layout);
+    expect(kinds).toEqual(['csr', 'dense', 'csr']);
+    const js = SparseModel.read(bytes, { kernel: 'js' });
+    const wasm = SparseModel.read(bytes, { kernel: 'wasm' });
+    for (const batch of [1, 3, 4, 5, 60]) {
+      const input = rand(batch * 40, batch);
+      const a = js.predict(input, batch);
+      const b = wasm.predict(input, batch);
+      expect(b.length).toBe(batch * 5);
+      expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-5);
+    }
   });
 
   it('softmax and argmax work row by row (first maximum on ties)', () => {
