@@ -82,7 +82,7 @@ describe('lth export', () => {
     expect(model.metadata).toMatchObject({ level: 2, configHash: store.readConfig<{ hash: string }>().hash });
   }, 60_000);
 
-  it('--values float16: half-precision values, smaller still, logits within half precision of lth\'s', async () => {
+  it('--values float16: half-precision values (sparse, and tfjs by manifest quantization), smaller still, logits within half precision of lth\'s', async () => {
     const out = join(dir, 'sparse16');
     const done = await lth('export', runDir, '--level', '2', '--format', 'sparse', '--values', 'float16', '--out', out, '--backend', 'cpu');
     expect(done.code, done.stderr).toBe(0);
@@ -93,9 +93,14 @@ describe('lth export', () => {
     expect(diff).toBeGreaterThan(0);
     expect(diff).toBeLessThan(1e-2 * Math.max(1, ...Array.from(lthOwn, Math.abs)));
     expect(statSync(join(out, 'model.lthsparse')).size).toBeLessThan(statSync(join(dir, 'sparse', 'model.lthsparse')).size);
-    const tfjs = await lth('export', runDir, '--level', '2', '--format', 'tfjs', '--values', 'float16', '--out', join(dir, 'x16'));
-    expect(tfjs.code).toBe(2);
-    expect(tfjs.stderr).toMatch(/--values float16 is for --format sparse/);
+    const tfjs = await lth('export', runDir, '--level', '2', '--format', 'tfjs', '--values', 'float16', '--out', join(dir, 'tfjs16'), '--backend', 'cpu');
+    expect(tfjs.code, tfjs.stderr).toBe(0);
+    const half = await loadLayersModel(tfjsFileHandler(join(dir, 'tfjs16', 'model.json')));
+    const halfLogits = tf.tidy(() => (half.predict(tf.tensor(inputs, [8, 8, 8, 1])) as tf.Tensor).dataSync());
+    expect(maxDiff(halfLogits, lthOwn)).toBeLessThan(1e-2 * Math.max(1, ...Array.from(lthOwn, Math.abs)));
+    half.dispose();
+    // Half the bytes of the float32 weights: 2 per weight.
+    expect(statSync(join(dir, 'tfjs16', 'weights.bin')).size).toBe(2 * spec.weightNames.reduce((n, w) => n + spec.shapes[w]!.reduce((a, b) => a * b, 1), 0));
   }, 60_000);
 
   it('--best --format tfjs: tf.loadLayersModel reads it and predicts lth\'s logits; the level is the sparsest within the tolerance', async () => {

@@ -34,7 +34,7 @@ export interface Recheck {
 
 export interface ExportOptions {
   format: ExportFormat;
-  /** Precision of the kernel values in the sparse format (default float32; tfjs is float32). */
+  /** Precision of the stored weights: float32 (default) or float16 (sparse: kernel values; tfjs: every weight, by manifest quantization). */
   values?: 'float32' | 'float16';
   outDir: string;
   /** The run's model (from its config): its description and forward pass. */
@@ -80,8 +80,7 @@ async function writeFormat(ticket: Ticket, options: ExportOptions): Promise<{ fi
     const model = SparseModel.read(bytes);
     return { files: [file], predict: (x, batch) => model.predict(x, batch), dispose: () => {} };
   }
-  if (options.values === 'float16') throw new UserError('--values float16 is for the sparse format; the tfjs export stores float32 weights', '--values');
-  const { modelJson, weights } = tfjsArtifacts(ticket, description);
+  const { modelJson, weights } = tfjsArtifacts(ticket, description, options.values);
   const files = [join(options.outDir, TFJS_MODEL_FILE), join(options.outDir, TFJS_WEIGHTS_FILE)];
   writeJsonAtomic(files[0]!, modelJson);
   writeFileAtomic(files[1]!, weights);

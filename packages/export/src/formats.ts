@@ -1,5 +1,5 @@
 import { type LayerDescription, type ModelDescription, UserError } from '@lth/core';
-import { type DenseLayerInput, encodeSparseModel } from '@lth/sparse-runtime';
+import { type DenseLayerInput, encodeSparseModel, toFloat16 } from '@lth/sparse-runtime';
 import type { Ticket } from './ticket.js';
 import { VERSION } from './version.js';
 
@@ -76,9 +76,11 @@ export const TFJS_WEIGHTS_FILE = 'weights.bin';
 
 /**
  * The ticket as a Keras-style Sequential model in TensorFlow.js's `layers-model` format, which
- * `tf.loadLayersModel` reads. Pruned weights are stored as zeros (the format is dense).
+ * `tf.loadLayersModel` reads. Pruned weights are stored as zeros (the format is dense). With
+ * `values: 'float16'` every weight is stored as a half through the weights manifest's standard
+ * quantization (`{ dtype: 'float16' }`), which tfjs widens back to float32 at load.
  */
-export function tfjsArtifacts(ticket: Ticket, description: ModelDescription): TfjsArtifacts {
+export function tfjsArtifacts(ticket: Ticket, description: ModelDescription, values: 'float32' | 'float16' = 'float32'): TfjsArtifacts {
   const layers = denseLayers(description, 'tfjs');
   const batchInputShape = [null, ...description.inputShape];
   const topology: Record<string, unknown>[] = [];
@@ -86,8 +88,8 @@ export function tfjsArtifacts(ticket: Ticket, description: ModelDescription): Tf
     const name = layers.some((l) => l.name === 'flatten') ? 'lth_flatten' : 'flatten';
     topology.push({ class_name: 'Flatten', config: { name, trainable: true, dtype: 'float32', batch_input_shape: batchInputShape } });
   }
-  const specs: { name: string; shape: number[]; dtype: 'float32' }[] = [];
-  const parts: Float32Array[] = [];
+  const specs: { name: string; shape: number[]; dtype: 'float32'; quantization?: { dtype: 'float16' } }[] = [];
+  const parts: (Float32Array | Uint16Array)[] = [];
   for (const l of layers) {
     topology.push({
       class_name: 'Dense',
@@ -96,8 +98,13 @@ export function tfjsArtifacts(ticket: Ticket, description: ModelDescription): Tf
     // tf.loadLayersModel matches weights by `<layer name>/<weight>`.
     for (const [weight, source] of [['kernel', l.kernel], ['bias', l.bias]] as const) {
       const w = ticket.weights[source]!;
-      specs.push({ name: `${l.name}/${weight}`, shape: w.shape, dtype: 'float32' });
-      parts.push(w.data);
+      if (values === 'float16') {
+        specs.push({ name: `${l.name}/${weight}`, shape: w.shape, dtype: 'float32', quantization: { dtype: 'float16' } });
+        parts.push(Uint16Array.from(w.data, toFloat16));
+      } else {
+        specs.push({ name: `${l.name}/${weight}`, shape: w.shape, dtype: 'float32' });
+        parts.push(w.data);
+      }
     }
   }
   const weights = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
@@ -112,7 +119,7 @@ export function tfjsArtifacts(ticket: Ticket, description: ModelDescription): Tf
     convertedBy: null,
     modelTopology: { class_name: 'Sequential', config: { name: 'lth_ticket', layers: topology }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
     weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: specs }],
-    userDefinedMetadata: { lth: provenanceOf(ticket, 'tfjs') },
+    userDefinedMetadata: { lth: { ...provenanceOf(ticket, 'tfjs'), values } },
   };
   return { modelJson, weights };
 }

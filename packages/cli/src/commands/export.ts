@@ -32,7 +32,7 @@ export const addExportCommand: AddCommand = (program, ctx) => {
     .option('--tolerance <pp>', 'for --best: accuracy below dense allowed, in percentage points', '0.5')
     .option('--replicate <r>', 'the replicate', '0')
     .addOption(new Option('--format <format>', 'sparse: model.lthsparse (kept weights only); tfjs: model.json + weights.bin').choices(['sparse', 'tfjs']).makeOptionMandatory())
-    .addOption(new Option('--values <precision>', 'sparse format: kernel values as float32, or float16 (half the bytes; accuracy re-checked within 0.05 pp)').choices(['float32', 'float16']).default('float32'))
+    .addOption(new Option('--values <precision>', 'weights as float32, or float16 (half the bytes: sparse kernel values; tfjs weights by the manifest\'s float16 quantization; accuracy re-checked within 0.05 pp)').choices(['float32', 'float16']).default('float32'))
     .option('--out <dir>', 'output directory (default: ./exports/<run>/replicate-<r>-level-<L>-<format>)')
     .addOption(ctx.backendOption())
     .action(async (dir: string, o: ExportFlags) => {
@@ -60,7 +60,6 @@ export const addExportCommand: AddCommand = (program, ctx) => {
       if (!model.describe) throw new UserError(`model "${slot.plugin.meta.name}" does not describe its architecture, so it cannot be exported (supported: the LeNet family)`, '<runDir>');
 
       const format = o.format as 'sparse' | 'tfjs';
-      if (format === 'tfjs' && o.values !== 'float32') throw new UserError('--values float16 is for --format sparse; the tfjs export stores float32 weights', '--values');
       const outDir = resolve(o.out ?? join('exports', basename(runDir), `replicate-${replicate}-level-${summary.level}-${format}`));
       const ticket = readTicket(store, summary, model.describe());
       const { files, record } = await exportTicket(ticket, { format, values: o.values as 'float32' | 'float16', outDir, model, dataset });
