@@ -77,7 +77,8 @@ async function writeFormat(ticket: Ticket, options: ExportOptions): Promise<{ fi
     const bytes = sparseModelBytes(ticket, description, options.values);
     const file = join(options.outDir, SPARSE_FILE);
     writeFileAtomic(file, bytes);
-    const model = SparseModel.read(bytes);
+    // Checked as a user will load it: from the file just written.
+    const model = SparseModel.read(readFileSync(file));
     return { files: [file], predict: (x, batch) => model.predict(x, batch), dispose: () => {} };
   }
   const { modelJson, weights } = tfjsArtifacts(ticket, description, options.values);
