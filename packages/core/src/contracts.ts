@@ -135,7 +135,11 @@ export type LayerDescription =
   /** Flattens each example to a vector (row-major, as `tf.reshape`). */
   | { type: 'flatten' }
   /** `activation(x · kernel + bias)`, kernel [inputs, units]; weights named as in `weightNames`. */
-  | { type: 'dense'; name: string; kernel: string; bias: string; units: number; activation: 'relu' | 'linear' };
+  | { type: 'dense'; name: string; kernel: string; bias: string; units: number; activation: 'relu' | 'linear' }
+  /** `activation(conv2d(x, kernel, stride 1, 'same') + bias)` on NHWC, kernel [kh, kw, in, filters]. */
+  | { type: 'conv2d'; name: string; kernel: string; bias: string; filters: number; kernelSize: [number, number]; activation: 'relu' | 'linear' }
+  /** Max-pooling over `size`×`size` windows with stride `size` ('valid'). */
+  | { type: 'maxpool'; size: number };
 
 /** A model's architecture for exporters: its input and its layers; the last layer gives the logits. */
 export interface ModelDescription {

@@ -1,4 +1,4 @@
-import { API_VERSION, deriveSeed, type ModelFactory, type ModelSpec, type Static, type TensorMap, tf, Type, UserError } from '@lth/core';
+import { API_VERSION, deriveSeed, type LayerDescription, type ModelFactory, type ModelSpec, type Static, type TensorMap, tf, Type, UserError } from '@lth/core';
 import { conv, dense, flatten, imageShape, LayerTable, maxPool2 } from './layers.js';
 import { VERSION } from './version.js';
 
@@ -120,6 +120,18 @@ export function convSpec(options: ConvOptions, data: { inputShape: number[]; num
   const spec: ModelSpec = {
     ...table.describe(o.outputLayer),
     init: (seed) => table.init(seed),
+    // Dropout acts in training only, so the inference architecture has none.
+    describe: () => ({
+      inputShape: [...data.inputShape],
+      layers: [
+        ...convLayers.flatMap((layer, i): LayerDescription[] => [
+          { type: 'conv2d', name: layer, kernel: `${layer}/kernel`, bias: `${layer}/bias`, filters: table.shapes[`${layer}/kernel`]![3]!, kernelSize: [3, 3], activation: 'relu' },
+          ...(i % 2 === 1 ? [{ type: 'maxpool', size: 2 } as const] : []),
+        ]),
+        { type: 'flatten' },
+        ...fcLayers.map((layer, i): LayerDescription => ({ type: 'dense', name: layer, kernel: `${layer}/kernel`, bias: `${layer}/bias`, units: widths[i + 1]!, activation: layer === o.outputLayer ? 'linear' : 'relu' })),
+      ],
+    }),
     forward(weights, x, training) {
       // Training-mode passes outside the training loop (scorers' gradients) use the current state.
       const state = training && dropout > 0 ? weights[DROPOUT_STATE]!.dataSync() : undefined;
