@@ -162,6 +162,8 @@ describe('exportTicket', () => {
     const { describe: _d, ...bare } = model;
     await expect(exportTicket(ticket, { format: 'sparse', outDir: join(dir, 'x'), model: bare, dataset })).rejects.toThrow(/does not describe its architecture/);
     const conv = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'conv2d' } as never, ...description.layers] }) };
-    await expect(exportTicket(ticket, { format: 'tfjs', outDir: join(dir, 'y'), model: conv, dataset })).rejects.toThrow(/supports fully connected models .* this model has conv2d, flatten, dense/);
+    await expect(exportTicket(ticket, { format: 'sparse', outDir: join(dir, 'y'), model: conv, dataset })).rejects.toThrow(/sparse export supports fully connected models .* this model has conv2d, flatten, dense/);
+    const norm = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'batchnorm' } as never, ...description.layers] }) };
+    await expect(exportTicket(ticket, { format: 'tfjs', outDir: join(dir, 'y'), model: norm, dataset })).rejects.toThrow(/tfjs export supports flatten, dense, conv2d and maxpool layers .* this model has batchnorm/);
   });
 });

@@ -74,27 +74,50 @@ export interface TfjsArtifacts {
 
 export const TFJS_WEIGHTS_FILE = 'weights.bin';
 
+/** Layers the tfjs export writes; anything else in a description is refused. */
+const TFJS_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool']);
+
+/** One Keras layer config of the Sequential model, from a layer description. */
+function kerasLayer(l: LayerDescription, index: number): { class_name: string; config: Record<string, unknown> } {
+  const base = { trainable: true, dtype: 'float32' };
+  switch (l.type) {
+    case 'flatten':
+      return { class_name: 'Flatten', config: { ...base, name: `flatten_${index}`, data_format: 'channels_last' } };
+    case 'maxpool':
+      return { class_name: 'MaxPooling2D', config: { ...base, name: `max_pooling2d_${index}`, pool_size: [l.size, l.size], strides: [l.size, l.size], padding: 'valid', data_format: 'channels_last' } };
+    case 'conv2d':
+      return {
+        class_name: 'Conv2D',
+        config: { ...base, name: l.name, filters: l.filters, kernel_size: l.kernelSize, strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], activation: l.activation, use_bias: true },
+      };
+    default:
+      return { class_name: 'Dense', config: { ...base, name: l.name, units: l.units, activation: l.activation, use_bias: true } };
+  }
+}
+
 /**
  * The ticket as a Keras-style Sequential model in TensorFlow.js's `layers-model` format, which
- * `tf.loadLayersModel` reads. Pruned weights are stored as zeros (the format is dense). With
- * `values: 'float16'` every weight is stored as a half through the weights manifest's standard
- * quantization (`{ dtype: 'float16' }`), which tfjs widens back to float32 at load.
+ * `tf.loadLayersModel` reads: dense, conv2d (3×3 'same'), max-pool and flatten layers, so the
+ * LeNet family and Conv-2/4/6 (their dropout is training-only). Pruned weights are stored as
+ * zeros (the format is dense). With `values: 'float16'` every weight is stored as a half through
+ * the weights manifest's standard quantization (`{ dtype: 'float16' }`), which tfjs widens back
+ * to float32 at load.
  */
 export function tfjsArtifacts(ticket: Ticket, description: ModelDescription, values: 'float32' | 'float16' = 'float32'): TfjsArtifacts {
-  const layers = denseLayers(description, 'tfjs');
-  const batchInputShape = [null, ...description.inputShape];
-  const topology: Record<string, unknown>[] = [];
-  if (description.layers[0]?.type === 'flatten') {
-    const name = layers.some((l) => l.name === 'flatten') ? 'lth_flatten' : 'flatten';
-    topology.push({ class_name: 'Flatten', config: { name, trainable: true, dtype: 'float32', batch_input_shape: batchInputShape } });
+  const unsupported = [...new Set(description.layers.filter((l) => !TFJS_LAYERS.has(l.type)).map((l) => l.type))];
+  if (unsupported.length || !description.layers.length) {
+    throw new UserError(`the tfjs export supports flatten, dense, conv2d and maxpool layers (the LeNet family, Conv-2/4/6); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
   }
+  const first = description.layers[0]!;
+  if (first.type === 'dense' && description.inputShape.length > 1) {
+    throw new UserError(`the model's input is ${description.inputShape.join('x')} but it describes no flatten before its first dense layer`, '--format');
+  }
+  const topology = description.layers.map((l, i) => kerasLayer(l, i));
+  topology[0]!.config.batch_input_shape = [null, ...description.inputShape];
   const specs: { name: string; shape: number[]; dtype: 'float32'; quantization?: { dtype: 'float16' } }[] = [];
   const parts: (Float32Array | Uint16Array)[] = [];
-  for (const l of layers) {
-    topology.push({
-      class_name: 'Dense',
-      config: { name: l.name, trainable: true, dtype: 'float32', units: l.units, activation: l.activation, use_bias: true, ...(topology.length ? {} : { batch_input_shape: batchInputShape }) },
-    });
+  for (const l of description.layers) {
+    if (l.type !== 'dense' && l.type !== 'conv2d') continue;
     // tf.loadLayersModel matches weights by `<layer name>/<weight>`.
     for (const [weight, source] of [['kernel', l.kernel], ['bias', l.bias]] as const) {
       const w = ticket.weights[source]!;

@@ -51,7 +51,7 @@ export function selectLevel(store: RunStore, replicate: number, choice: LevelCho
 export function readTicket(store: RunStore, summary: LevelSummary, description: ModelDescription): Ticket {
   const level = store.replicate(summary.replicate).level(summary.level);
   level.verify(summary, `Rerun the level (lth run <config> --redo-from ${summary.level}) before exporting it.`);
-  const names = description.layers.flatMap((l) => (l.type === 'dense' ? [l.kernel, l.bias] : []));
+  const names = description.layers.flatMap((l) => (l.type === 'dense' || l.type === 'conv2d' ? [l.kernel, l.bias] : []));
   const masks = level.readMasks();
   const tensors = level.readFinal(names);
   const weights: Ticket['weights'] = {};

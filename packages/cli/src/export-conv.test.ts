@@ -1,0 +1,71 @@
+/**
+ * `lth export --format tfjs` of a convolutional ticket (a narrow Conv-2 trained by the real
+ * `lth run` on synthetic 8x8x3 images, with dropout): tf.loadLayersModel reads it and gives lth's
+ * logits; the sparse format, fully connected only, refuses it naming the layer (exit 2).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunStore, type TensorMap, tf } from '@lth/core';
+import { tfjsFileHandler } from '@lth/export';
+import { convDefaults, convSpec } from '@lth/models';
+import { loadLayersModel } from '@tensorflow/tfjs-layers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lth } from './test-utils/in-process.js';
+
+const DATA = { inputShape: [8, 8, 3], numClasses: 3 };
+const MODEL = { depth: 2, width: 0.0625, dense: [8], dropout: 0.2 };
+const config = {
+  name: 'export-conv',
+  seed: 0,
+  dataset: { use: 'synthetic', validation: 50, train: 150, test: 60, ...DATA },
+  model: { use: 'conv-2', width: MODEL.width, dense: MODEL.dense, dropout: MODEL.dropout },
+  training: { optimizer: { use: 'adam', lr: 0.01 }, batchSize: 16, iterations: 8, evalEvery: 4 },
+  pruning: { schedule: { use: 'iterative', levels: 1, rate: 0.5 }, scorer: { use: 'magnitude' }, masker: { use: 'layerwise' }, rewind: { use: 'iteration', at: 0 } },
+};
+
+let dir: string;
+let runDir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lth-export-conv-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  const done = await lth('run', file, '--out', join(dir, 'runs'), '--backend', 'cpu');
+  expect(done.code, done.stderr).toBe(0);
+  runDir = join(dir, 'runs', JSON.parse((await lth('validate', file, '--no-data')).stdout).runDir as string);
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('lth export of Conv-2', () => {
+  it('--format tfjs: Conv2D, MaxPooling2D, Flatten, Dense layers that tf.loadLayersModel reads, with lth\'s logits', async () => {
+    const out = join(dir, 'tfjs');
+    const done = await lth('export', runDir, '--level', '1', '--format', 'tfjs', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    expect(json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name)).toEqual(['Conv2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']);
+
+    const spec = convSpec({ ...convDefaults, ...MODEL }, DATA);
+    const level = new RunStore(runDir).replicate(0).level(1);
+    const final = level.readFinal(spec.weightNames);
+    const masks = level.readMasks();
+    const x = tf.tensor(Float32Array.from({ length: 4 * 8 * 8 * 3 }, (_, i) => Math.sin(i * 0.61)), [4, 8, 8, 3]);
+    const ours = tf.tidy(() => {
+      const masked: TensorMap = { ...final };
+      for (const [name, m] of Object.entries(masks)) masked[name] = tf.mul(final[name]!, tf.tensor(m.data, m.shape, 'float32'));
+      return spec.forward(masked, x, false).dataSync();
+    });
+    const model = await loadLayersModel(tfjsFileHandler(join(out, 'model.json')));
+    const theirs = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+    expect(theirs.length).toBe(4 * 3);
+    expect(Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i]!)))).toBeLessThan(1e-5);
+    model.dispose();
+    tf.dispose([x, ...Object.values(final)]);
+  }, 60_000);
+
+  it('--format sparse refuses it, naming the layers (exit 2)', async () => {
+    const done = await lth('export', runDir, '--level', '1', '--format', 'sparse', '--out', join(dir, 'sparse'), '--backend', 'cpu');
+    expect(done.code).toBe(2);
+    expect(done.stderr).toMatch(/sparse export supports fully connected models .* this model has conv2d, maxpool, flatten, dense/);
+  }, 60_000);
+});
