@@ -4,7 +4,6 @@ import { addCompareCommand } from './compare.js';
 import { addExportCommand } from './export.js';
 import { addInitCommand } from './init.js';
 import { addLandscapeCommand } from './landscape.js';
-import { addLandscapeCommand } from './landscape.js';
 import { addModelsCommand } from './models.js';
 import { addPluginsCommand } from './plugins.js';
 import { addReferenceCommand } from './reference.js';
@@ -22,7 +21,6 @@ export const COMMANDS: readonly AddCommand[] = [
   addRunCommand,
   addSweepCommand,
   addBranchCommand,
-  addLandscapeCommand,
   addLandscapeCommand,
   addReportCommand,
   addCompareCommand,
