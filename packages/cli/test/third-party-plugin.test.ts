@@ -19,13 +19,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const examplePlugin = join(repo, 'examples/plugin-example');
-/** What `@lth/cli` needs at run time (its dependencies), besides itself. */
-// The CLI and every @lth package it depends on (its dependencies are the batteries it includes).
-const cliDependencies = Object.keys(
-  (JSON.parse(readFileSync(join(repo, 'packages/cli/package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
-)
-  .filter((name) => name.startsWith('@lth/'))
-  .map((name) => name.slice('@lth/'.length));
+/** What `@lth/cli` needs at run time: its @lth dependencies and theirs (e.g. @lth/export → @lth/sparse-runtime). */
+function lthDependencies(pkg: string, seen = new Set<string>()): Set<string> {
+  const manifest = JSON.parse(readFileSync(join(repo, 'packages', pkg, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const name of Object.keys(manifest.dependencies ?? {}).filter((n) => n.startsWith('@lth/'))) {
+    const dir = name.slice('@lth/'.length);
+    if (!seen.has(dir)) {
+      seen.add(dir);
+      lthDependencies(dir, seen);
+    }
+  }
+  return seen;
+}
+const cliDependencies = [...lthDependencies('cli')];
 const workspaceNames = [...cliDependencies, 'cli'].sort();
 const workspacePackages = workspaceNames.map((p) => join(repo, 'packages', p));
 
