@@ -29,9 +29,10 @@ describe('patternFromMask', () => {
   });
 
   it('reads LTH_SPARSE_KERNELS and LTH_SPARSE_MAX_DENSITY', () => {
-    expect(sparseOptionsFromEnv({})).toEqual({ enabled: true, maxDensity: DEFAULT_MAX_DENSITY });
+    expect(sparseOptionsFromEnv({})).toEqual({ enabled: false, maxDensity: DEFAULT_MAX_DENSITY });
+    expect(sparseOptionsFromEnv({ LTH_SPARSE_KERNELS: '1' }).enabled).toBe(true);
+    expect(sparseOptionsFromEnv({ LTH_SPARSE_KERNELS: 'on', LTH_SPARSE_MAX_DENSITY: '0.5' })).toEqual({ enabled: true, maxDensity: 0.5 });
     expect(sparseOptionsFromEnv({ LTH_SPARSE_KERNELS: '0' }).enabled).toBe(false);
-    expect(sparseOptionsFromEnv({ LTH_SPARSE_KERNELS: 'off', LTH_SPARSE_MAX_DENSITY: '0.5' })).toEqual({ enabled: false, maxDensity: 0.5 });
     expect(() => sparseOptionsFromEnv({ LTH_SPARSE_MAX_DENSITY: 'dense' })).toThrow(/LTH_SPARSE_MAX_DENSITY/);
   });
 });

@@ -36,21 +36,26 @@ type DataId = object;
 export const DEFAULT_MAX_DENSITY = 0.25;
 
 export interface SparseKernelOptions {
-  /** Use the sparse kernels at all (`LTH_SPARSE_KERNELS=0` turns them off). */
+  /** Use the sparse kernels at all (off by default; `LTH_SPARSE_KERNELS=1` turns them on). */
   enabled: boolean;
   /** Largest fraction of kept weights for which a layer trains sparse (`LTH_SPARSE_MAX_DENSITY`). */
   maxDensity: number;
 }
 
-/** Options from the environment: `LTH_SPARSE_KERNELS` (0/off/false: off) and `LTH_SPARSE_MAX_DENSITY`. */
+/**
+ * Options from the environment: `LTH_SPARSE_KERNELS` (1/on/true: on) and `LTH_SPARSE_MAX_DENSITY`.
+ * Off by default: the sparse products sum in another order than the GEMMs, and over a long run
+ * (12,000 iterations a level) that drifts masks and early-stop iterations from the dense-masked
+ * path (docs/performance.md), while a run must give the same tickets whatever the machine.
+ */
 export function sparseOptionsFromEnv(env: Record<string, string | undefined> = process.env): SparseKernelOptions {
-  const off = /^(0|off|false|no)$/i.test((env.LTH_SPARSE_KERNELS ?? '').trim());
+  const on = /^(1|on|true|yes)$/i.test((env.LTH_SPARSE_KERNELS ?? '').trim());
   const raw = env.LTH_SPARSE_MAX_DENSITY;
   const parsed = raw === undefined || raw.trim() === '' ? DEFAULT_MAX_DENSITY : Number(raw);
   if (!(parsed >= 0 && parsed <= 1)) {
     throw new Error(`@lth/backend-native: LTH_SPARSE_MAX_DENSITY must be a number in [0, 1], got '${raw}'`);
   }
-  return { enabled: !off, maxDensity: parsed };
+  return { enabled: on, maxDensity: parsed };
 }
 
 /** Where a rank-2 mask keeps its weights, in row order (CSR) and column order (CSC). */
