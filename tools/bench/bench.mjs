@@ -21,18 +21,12 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { benchArgs } from './args.mjs';
+
 register('./tfjs-esm-hook.mjs', import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const option = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-};
-const json = flag('json');
-const quick = flag('quick');
+const { args, flag, option, json, quick, log } = benchArgs();
 const wanted = option('backends', 'cpu,wasm,native').split(',');
-const log = (...m) => { if (!json) console.error(...m); };
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');

@@ -14,15 +14,10 @@
 // linear in the examples; a grid is grid² points, the 1D line `steps` more).
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './args.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const option = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-};
-const json = args.includes('--json');
-const log = (...m) => { if (!json) console.error(...m); };
+const { args, option, json, log } = benchArgs();
 
 const { loadPlugins, selectBackend, EvalSet, evaluate, tf } = await import('@lth/core');
 const { lenetSpec, convSpec } = await import('@lth/models');

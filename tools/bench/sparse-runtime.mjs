@@ -18,17 +18,11 @@ import { register } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { benchArgs } from './args.mjs';
+
 register('./tfjs-esm-hook.mjs', import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const option = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-};
-const json = flag('json');
-const quick = flag('quick');
-const log = (...m) => { if (!json) console.error(...m); };
+const { args, flag, option, json, quick, log } = benchArgs();
 
 const { encodeSparseModel, SparseModel } = await import(pathToFileURL(join(here, '../../packages/sparse-runtime/dist/index.js')).href);
 const tf = await import('@tensorflow/tfjs-core');
