@@ -54,6 +54,11 @@ export interface RunOptions {
   runDir?: string;
   /** Discard level `redoFrom` and every later level (of every replicate), to recompute them. */
   redoFrom?: number;
+  /**
+   * Hold the run directory as a lease of this many milliseconds, renewed as the run reports
+   * progress (distributed workers: a holder that dies on any host loses it when it expires).
+   */
+  leaseMs?: number;
   /** Called with each level's starting weights (masked, before training): for tests and debugging. */
   onLevelStart?(replicate: number, level: number, weights: import('../contracts.js').TensorMap, masks: import('../contracts.js').Masks): void;
 }
@@ -117,7 +122,7 @@ export async function openRun(resolved: ResolvedConfig, options: RunOptions): Pr
     const message = `${store.dir} was computed on ${before.join(', ')} so far; its remaining levels run on ${backend} (provenance.json lists every backend used)`;
     options.reporter?.onEvent({ type: 'warning', message });
   }
-  const lock = new RunLock(store.dir);
+  const lock = new RunLock(store.dir, { leaseMs: options.leaseMs });
   ensureWritableDir(store.dir);
   lock.lock();
   try {
@@ -158,7 +163,11 @@ async function prepareRun(resolved: ResolvedConfig, options: RunOptions, store: 
     test: new EvalSet(dataset, dataset.test),
   };
   const plan = plugin<PruningSchedule>('pruning.schedule').plan(opts('pruning.schedule'));
-  const report = (e: RunEvent) => options.reporter?.onEvent(e);
+  // Every event renews a lease (progress comes every few dozen iterations).
+  const report = (e: RunEvent) => {
+    lock.renew();
+    options.reporter?.onEvent(e);
+  };
   report({ type: 'run-start', runDir: store.dir, replicates: config.replicates, levels: plan.levels, iterations: totalIterations, backend });
   return {
     resolved,
