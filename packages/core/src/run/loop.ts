@@ -21,6 +21,8 @@ export interface RunResult {
  */
 export async function runExperiment(resolved: ResolvedConfig, options: RunOptions): Promise<RunResult> {
   const ctx = await openRun(resolved, options);
+  // Not complete while it computes (a killed run must not look finished); marked again at the end.
+  ctx.store.clearComplete();
   const share = denseShare(ctx);
   let budget = options.stopAfterLevels ?? Number.POSITIVE_INFINITY;
   let complete = true;
@@ -52,6 +54,9 @@ export async function runExperiment(resolved: ResolvedConfig, options: RunOption
     closeRun(ctx);
   }
   const summary = ctx.store.writeSummaries();
-  if (complete) ctx.report({ type: 'run-end', runDir: ctx.store.dir, summary });
+  if (complete) {
+    ctx.store.markComplete(ctx.plan.levels);
+    ctx.report({ type: 'run-end', runDir: ctx.store.dir, summary });
+  }
   return { runDir: ctx.store.dir, summary, complete };
 }

@@ -247,6 +247,29 @@ export class LevelStore {
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as EvalRecord);
   }
+  /**
+   * metrics.jsonl as a reader of a live or damaged run sees it: the records of every whole line,
+   * and the lines that are not a record (numbered from 1) instead of an exception. A last line
+   * without its newline is being written (appends are not atomic): it is left for the next read.
+   */
+  readMetricsTolerant(): { records: EvalRecord[]; corrupt: { line: number; text: string }[] } {
+    const records: EvalRecord[] = [];
+    const corrupt: { line: number; text: string }[] = [];
+    if (!existsSync(this.metricsFile)) return { records, corrupt };
+    const lines = readFileSync(this.metricsFile, 'utf8').split('\n');
+    lines.pop(); // '' after the last newline, or a line still being appended
+    lines.forEach((text, i) => {
+      if (!text.trim()) return;
+      try {
+        const record = JSON.parse(text) as EvalRecord;
+        if (record && typeof record === 'object' && typeof record.iteration === 'number') records.push(record);
+        else corrupt.push({ line: i + 1, text });
+      } catch {
+        corrupt.push({ line: i + 1, text });
+      }
+    });
+    return { records, corrupt };
+  }
   /** Stores a trained level: masks and weights first, the summary last (it marks completion). */
   write(masks: Masks, final: TensorMap, summary: LevelSummary, accumulated?: TensorMap): void {
     writeMasks(this.maskFile, masks);
@@ -334,6 +357,19 @@ export class RunStore {
   }
   get summaryFile(): string {
     return join(this.dir, 'summary.json');
+  }
+  /** Written when a run finished every level and branch; removed when a run (re)opens. */
+  get completeFile(): string {
+    return join(this.dir, 'complete.json');
+  }
+  isMarkedComplete(): boolean {
+    return existsSync(this.completeFile);
+  }
+  markComplete(levels: number): void {
+    writeJsonAtomic(this.completeFile, { levels });
+  }
+  clearComplete(): void {
+    rmSync(this.completeFile, { force: true });
   }
   /** Whether `dir` looks like a run directory (config.json, or replicate directories). */
   static isRun(dir: string): boolean {
