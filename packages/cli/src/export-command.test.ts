@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LevelSummary, RunStore, type TensorMap, tf } from '@lth/core';
-import { tfjsFileHandler } from '@lth/export';
+import { openOnnx, tfjsFileHandler } from '@lth/export';
 import { lenetDefaults, lenetSpec } from '@lth/models';
 import { SparseModel } from '@lth/sparse-runtime';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
@@ -123,13 +123,26 @@ describe('lth export', () => {
     expect(JSON.parse(readFileSync(join(dir, 'strict', 'export.json'), 'utf8')).level).toBe(expected.level);
   }, 60_000);
 
+  it('--format onnx: model.onnx that onnxruntime runs with lth\'s logits, re-checked on the test set', async () => {
+    const out = join(dir, 'onnx');
+    const done = await lth('export', runDir, '--level', '2', '--format', 'onnx', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/level 2: .* max \|logit difference\| \d\.\d\de-\d+/);
+    const session = await openOnnx(join(out, 'model.onnx'), DATA.inputShape);
+    expect(maxDiff(await session.predict(inputs, 8), lthLogits(2))).toBeLessThan(1e-4);
+    await session.dispose();
+    const record = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8'));
+    expect(record).toMatchObject({ format: 'onnx', level: 2, files: ['model.onnx'] });
+    expect(record.recheck.accuracy).toBe(store.replicate(0).level(2).readSummary().finalTestAccuracy);
+  }, 60_000);
+
   it('exits 2 naming the problem: a level that does not exist, an unknown format, a directory that is no run', async () => {
     const missing = await lth('export', runDir, '--level', '9', '--format', 'sparse', '--out', join(dir, 'x'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/level 9 of replicate 0 does not exist; complete levels: 0, 1, 2/);
-    const format = await lth('export', runDir, '--level', '1', '--format', 'onnx');
+    const format = await lth('export', runDir, '--level', '1', '--format', 'caffe');
     expect(format.code).toBe(2);
-    expect(format.stderr).toMatch(/onnx/);
+    expect(format.stderr).toMatch(/caffe.*onnx, sparse, tfjs|sparse, tfjs, onnx/);
     const notRun = await lth('export', join(dir, 'runs'), '--level', '1', '--format', 'sparse');
     expect(notRun.code).toBe(2);
     expect(notRun.stderr).toMatch(/is not a run directory/);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore, type TensorMap, tf } from '@lth/core';
-import { tfjsFileHandler } from '@lth/export';
+import { openOnnx, tfjsFileHandler } from '@lth/export';
 import { convDefaults, convSpec } from '@lth/models';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,28 @@ describe('lth export of Conv-2', () => {
     expect(Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i]!)))).toBeLessThan(1e-5);
     model.dispose();
     tf.dispose([x, ...Object.values(final)]);
+  }, 60_000);
+
+  it('--format onnx: Transpose to NCHW, Conv, Relu, MaxPool, Transpose back, Flatten, Gemm; onnxruntime gives lth\'s logits', async () => {
+    const out = join(dir, 'onnx');
+    const done = await lth('export', runDir, '--level', '1', '--format', 'onnx', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    const spec = convSpec({ ...convDefaults, ...MODEL }, DATA);
+    const level = new RunStore(runDir).replicate(0).level(1);
+    const final = level.readFinal(spec.weightNames);
+    const masks = level.readMasks();
+    const inputs = Float32Array.from({ length: 4 * 8 * 8 * 3 }, (_, i) => Math.cos(i * 0.43));
+    const ours = tf.tidy(() => {
+      const masked: TensorMap = { ...final };
+      for (const [name, m] of Object.entries(masks)) masked[name] = tf.mul(final[name]!, tf.tensor(m.data, m.shape, 'float32'));
+      return spec.forward(masked, tf.tensor(inputs, [4, 8, 8, 3]), false).dataSync();
+    });
+    const session = await openOnnx(join(out, 'model.onnx'), DATA.inputShape);
+    const theirs = await session.predict(inputs, 4);
+    expect(theirs.length).toBe(4 * 3);
+    expect(Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i]!)))).toBeLessThan(1e-4);
+    await session.dispose();
+    tf.dispose(Object.values(final));
   }, 60_000);
 
   it('--format sparse refuses it, naming the layers (exit 2)', async () => {

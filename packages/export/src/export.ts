@@ -4,13 +4,16 @@ import { type Dataset, type ModelSpec, type TensorMap, tf, UserError, writeFileA
 import { SparseModel } from '@lth/sparse-runtime';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { provenanceOf, sparseModelBytes, TFJS_WEIGHTS_FILE, tfjsArtifacts } from './formats.js';
+import { ONNX_INPUT, ONNX_OUTPUT, onnxModelBytes } from './onnx.js';
+import { openOnnx } from './onnx-runtime.js';
 import type { Ticket } from './ticket.js';
 
-export const EXPORT_FORMATS = ['sparse', 'tfjs'] as const;
+export const EXPORT_FORMATS = ['sparse', 'tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const SPARSE_FILE = 'model.lthsparse';
 export const TFJS_MODEL_FILE = 'model.json';
+export const ONNX_FILE = 'model.onnx';
 /** The sidecar every export writes: where the model came from, and the re-check. */
 export const RECORD_FILE = 'export.json';
 
@@ -68,10 +71,10 @@ export function tfjsFileHandler(modelJsonPath: string): tf.io.IOHandler {
 }
 
 /** A batch of inputs → logits [batch, classes], row-major. */
-type Predict = (x: Float32Array, batch: number) => Float32Array;
+type Predict = (x: Float32Array, batch: number) => Float32Array | Promise<Float32Array>;
 
 /** Writes the format's files; returns their paths and how the exported model predicts. */
-async function writeFormat(ticket: Ticket, options: ExportOptions): Promise<{ files: string[]; predict: Predict; dispose(): void }> {
+async function writeFormat(ticket: Ticket, options: ExportOptions): Promise<{ files: string[]; predict: Predict; dispose(): void | Promise<void> }> {
   const description = options.model.describe!();
   if (options.format === 'sparse') {
     const bytes = sparseModelBytes(ticket, description, options.values);
@@ -80,6 +83,13 @@ async function writeFormat(ticket: Ticket, options: ExportOptions): Promise<{ fi
     // Checked as a user will load it: from the file just written.
     const model = SparseModel.read(readFileSync(file));
     return { files: [file], predict: (x, batch) => model.predict(x, batch), dispose: () => {} };
+  }
+  if (options.format === 'onnx') {
+    const file = join(options.outDir, ONNX_FILE);
+    writeFileAtomic(file, onnxModelBytes(ticket, description, provenanceOf(ticket, 'onnx')));
+    // Checked in onnxruntime, from the file written.
+    const session = await openOnnx(file, description.inputShape, ONNX_INPUT, ONNX_OUTPUT);
+    return { files: [file], predict: session.predict, dispose: session.dispose };
   }
   const { modelJson, weights } = tfjsArtifacts(ticket, description, options.values);
   const files = [join(options.outDir, TFJS_MODEL_FILE), join(options.outDir, TFJS_WEIGHTS_FILE)];
@@ -90,11 +100,11 @@ async function writeFormat(ticket: Ticket, options: ExportOptions): Promise<{ fi
   const shape = [-1, ...description.inputShape];
   const predict: Predict = (x, batch) =>
     tf.tidy(() => Float32Array.from((loaded.predict(tf.tensor(x, [batch, ...shape.slice(1)])) as tf.Tensor).dataSync() as Float32Array));
-  return { files, predict, dispose: () => loaded.dispose() };
+  return { files, predict, dispose: () => { loaded.dispose(); } };
 }
 
 /** The exported model and lth's forward pass on the whole test set, in chunks. */
-function recheck(predict: Predict, ticket: Ticket, options: ExportOptions): Recheck {
+async function recheck(predict: Predict, ticket: Ticket, options: ExportOptions): Promise<Recheck> {
   const { dataset, model } = options;
   const test = dataset.test;
   const inputSize = dataset.inputShape.reduce((a, b) => a * b, 1);
@@ -106,7 +116,7 @@ function recheck(predict: Predict, ticket: Ticket, options: ExportOptions): Rech
     for (let start = 0; start < test.count; start += 500) {
       const batch = Math.min(500, test.count - start);
       const x = test.x.subarray(start * inputSize, (start + batch) * inputSize);
-      const ours = predict(x, batch);
+      const ours = await predict(x, batch);
       const lth = tf.tidy(() => model.forward(weights, tf.tensor(x, [batch, ...dataset.inputShape]), false).dataSync() as Float32Array);
       const classes = ours.length / batch;
       for (let b = 0; b < batch; b++) {
@@ -138,9 +148,9 @@ export async function exportTicket(ticket: Ticket, options: ExportOptions): Prom
   const written = await writeFormat(ticket, options);
   let check: Recheck;
   try {
-    check = recheck(written.predict, ticket, options);
+    check = await recheck(written.predict, ticket, options);
   } finally {
-    written.dispose();
+    await written.dispose();
   }
   const values = options.values ?? 'float32';
   if (Math.abs(check.accuracy - check.recordedAccuracy) > ACCURACY_TOLERANCE[values]) {

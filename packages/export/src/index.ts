@@ -5,5 +5,7 @@
  */
 export * from './export.js';
 export * from './formats.js';
+export * from './onnx.js';
+export * from './onnx-runtime.js';
 export * from './ticket.js';
 export { VERSION } from './version.js';

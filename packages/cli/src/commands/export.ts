@@ -25,13 +25,13 @@ function count(value: string, flag: string): number {
 export const addExportCommand: AddCommand = (program, ctx) => {
   program
     .command('export')
-    .description('export a ticket (one level of a run) for use outside lth: the lth sparse format (@lth/sparse-runtime) or a TensorFlow.js LayersModel; re-checked on the test set')
+    .description('export a ticket (one level of a run) for use outside lth: the lth sparse format (@lth/sparse-runtime), a TensorFlow.js LayersModel or ONNX; re-checked on the test set')
     .argument('<runDir>', 'a run directory (with config.json)')
     .option('--level <L>', 'the level to export')
     .option('--best', 'the sparsest level whose early-stop test accuracy is within --tolerance of the dense level 0 (the default without --level)')
     .option('--tolerance <pp>', 'for --best: accuracy below dense allowed, in percentage points', '0.5')
     .option('--replicate <r>', 'the replicate', '0')
-    .addOption(new Option('--format <format>', 'sparse: model.lthsparse (kept weights only); tfjs: model.json + weights.bin').choices(['sparse', 'tfjs']).makeOptionMandatory())
+    .addOption(new Option('--format <format>', 'sparse: model.lthsparse (kept weights only); tfjs: model.json + weights.bin; onnx: model.onnx (opset 13; re-checked with onnxruntime-node)').choices(['sparse', 'tfjs', 'onnx']).makeOptionMandatory())
     .addOption(new Option('--values <precision>', 'weights as float32, or float16 (half the bytes: sparse kernel values; tfjs weights by the manifest\'s float16 quantization; accuracy re-checked within 0.05 pp)').choices(['float32', 'float16']).default('float32'))
     .option('--out <dir>', 'output directory (default: ./exports/<run>/replicate-<r>-level-<L>-<format>)')
     .addOption(ctx.backendOption())
@@ -59,7 +59,7 @@ export const addExportCommand: AddCommand = (program, ctx) => {
       const model = (slot.plugin as ModelFactory).create(slot.options as never, dataset);
       if (!model.describe) throw new UserError(`model "${slot.plugin.meta.name}" does not describe its architecture, so it cannot be exported (supported: the LeNet family)`, '<runDir>');
 
-      const format = o.format as 'sparse' | 'tfjs';
+      const format = o.format as 'sparse' | 'tfjs' | 'onnx';
       const outDir = resolve(o.out ?? join('exports', basename(runDir), `replicate-${replicate}-level-${summary.level}-${format}`));
       const ticket = readTicket(store, summary, model.describe());
       const { files, record } = await exportTicket(ticket, { format, values: o.values as 'float32' | 'float16', outDir, model, dataset });
