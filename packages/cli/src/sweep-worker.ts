@@ -9,6 +9,12 @@ import type { WorkerReply, WorkerRequest } from './workers.js';
 
 const send = (reply: WorkerReply) => new Promise<void>((done) => process.send!(reply, () => done()));
 
+// Training blocks the event loop, so the IPC channel's 'disconnect' would come late: a parent
+// killed with SIGKILL is noticed at the next progress event instead, and this run stops with it
+// (its lease then expires, or its lock is seen as a dead process's, and the run resumes elsewhere).
+const parent = process.ppid;
+const orphaned = () => process.ppid !== parent;
+
 process.once('message', async (request: WorkerRequest) => {
   try {
     const { registry } = await discover(process.stderr, request.project);
@@ -21,7 +27,13 @@ process.once('message', async (request: WorkerRequest) => {
       outDir: request.outDir,
       baseDir: request.baseDir,
       denseCache: request.denseCache,
-      reporter: { onEvent: (event: RunEvent) => void events.push(send({ type: 'event', event })) },
+      leaseMs: request.leaseMs,
+      reporter: {
+        onEvent: (event: RunEvent) => {
+          if (orphaned()) process.exit(1);
+          events.push(send({ type: 'event', event }));
+        },
+      },
     });
     await Promise.all(events);
     await send({ type: 'done', result });

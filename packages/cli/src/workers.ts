@@ -13,6 +13,7 @@ export interface WorkerRequest {
   outDir: string;
   baseDir?: string;
   denseCache?: string;
+  leaseMs?: number;
   backend: string;
 }
 
@@ -31,20 +32,28 @@ const workerFile = resolve(here, '..', 'dist', 'sweep-worker.js');
 function rebuild(reply: Extract<WorkerReply, { type: 'error' }>): Error {
   if (reply.name === 'UserError') return new UserError(reply.message, reply.field);
   if (reply.name === 'DivergedError') return new DivergedError(reply.iteration ?? 0, reply.what ?? '', reply.level);
-  return Object.assign(new Error(reply.message), { stack: reply.stack });
+  // Other errors keep their name (RunLockedError, LeaseLostError: a queue worker tells them apart).
+  return Object.assign(new Error(reply.message), { name: reply.name, stack: reply.stack });
 }
 
 /**
- * Runs each variant in a worker process of its own (`lth sweep --jobs N`). Its progress goes to
- * `progress(label)`: a reporter per variant, so that lines of concurrent runs say whose they are.
+ * Runs each variant in a worker process of its own (`lth sweep --jobs N`, `lth worker`). Its
+ * progress goes to `progress(label)`: a reporter per variant, so that lines of concurrent runs say
+ * whose they are. Aborting `signal` kills the processes (their runs resume where they stopped).
  */
-export function workerRunVariant(backend: string, progress: (label: string) => Reporter): RunVariant {
+export function workerRunVariant(backend: string, progress: (label: string) => Reporter, signal?: AbortSignal): RunVariant {
   if (!existsSync(workerFile)) throw new Error(`${workerFile} is missing: build first (npx tsc -b tsconfig.build.json)`);
   return (variant, options) =>
     new Promise<RunResult>((done, fail) => {
-      const child = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env });
+      const child = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env, signal, killSignal: 'SIGKILL' });
       const reporter = progress(variant.label);
       let settled = false;
+      child.on('error', (error) => {
+        if (!settled && error.name === 'AbortError') {
+          settled = true;
+          fail(new Error(`the run of variant "${variant.label}" was stopped`));
+        }
+      });
       child.on('message', (reply: WorkerReply) => {
         if (reply.type === 'event') {
           reporter.onEvent(reply.event);
@@ -56,8 +65,8 @@ export function workerRunVariant(backend: string, progress: (label: string) => R
           fail(rebuild(reply));
         }
       });
-      child.on('exit', (code, signal) => {
-        if (!settled) fail(new Error(`the worker of variant "${variant.label}" exited (${signal ?? `code ${code}`}) before finishing`));
+      child.on('exit', (code, killedBy) => {
+        if (!settled) fail(new Error(`the worker of variant "${variant.label}" exited (${killedBy ?? `code ${code}`}) before finishing`));
       });
       const request: WorkerRequest = {
         label: variant.label,
@@ -67,6 +76,7 @@ export function workerRunVariant(backend: string, progress: (label: string) => R
         outDir: options.outDir,
         baseDir: options.baseDir,
         denseCache: options.denseCache,
+        leaseMs: options.leaseMs,
         backend,
       };
       child.send(request);

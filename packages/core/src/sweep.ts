@@ -227,25 +227,62 @@ export interface SweepResult {
   complete: boolean;
 }
 
+/** A sweep laid out: its directory, manifest and variants (nothing written, nothing trained). */
+export interface SweepPlan {
+  sweepDir: string;
+  manifest: SweepManifest;
+  variants: ExpandedVariant[];
+  controls: string[];
+}
+
+/** Expands and validates a sweep and names its directory under `outDir` (`<name>-<hash12>`). */
+export function planSweep(raw: unknown, registry: PluginRegistry, outDir: string): SweepPlan {
+  const { variants, controls } = expandSweep(raw, registry);
+  const name = (raw as SweepConfig).name;
+  const hash = sweepHash(variants, controls);
+  const sweepDir = join(outDir, `${name}-${hash.slice(0, 12)}`);
+  const runs: SweepRun[] = variants.map((v) => ({ id: v.resolved.hash.slice(0, 12), label: v.label, variant: v.set, dir: join('runs', runDirName(v.resolved)) }));
+  return { sweepDir, manifest: { name, hash, runs }, variants, controls };
+}
+
+/** The variant a manifest's run was expanded from (keyed by id: what the manifest names). */
+export function variantOf(plan: Pick<SweepPlan, 'variants'>, run: SweepRun): ExpandedVariant {
+  return plan.variants.find((v) => v.resolved.hash.startsWith(run.id))!;
+}
+
+/**
+ * For each run of a sweep, the index of the run that trains its dense level 0 (itself, for the
+ * first run of each shared dense run): the others copy it once it is published, so run them after.
+ */
+export function denseTrainers(plan: Pick<SweepPlan, 'variants' | 'manifest'>): number[] {
+  const first = new Map<string, number>();
+  return plan.manifest.runs.map((run, i) => {
+    const key = denseHash(variantOf(plan, run).resolved);
+    if (!first.has(key)) first.set(key, i);
+    return first.get(key)!;
+  });
+}
+
+/** Creates the sweep directory (removing temporary files of dead processes) and writes its manifest. */
+export function writeSweep(plan: SweepPlan): void {
+  ensureWritableDir(plan.sweepDir);
+  removeStaleTemps(plan.sweepDir, processAlive);
+  writeJsonAtomic(join(plan.sweepDir, 'sweep.json'), plan.manifest);
+}
+
 /**
  * Runs every variant (sharing dense runs between variants that differ only in pruning), then
  * every control of every variant. Complete levels on disk are skipped, so a killed sweep resumes.
  */
 export async function runSweep(raw: unknown, registry: PluginRegistry, options: SweepOptions): Promise<SweepResult> {
-  const { variants, controls } = expandSweep(raw, registry);
-  const name = (raw as SweepConfig).name;
-  const hash = sweepHash(variants, controls);
-  const sweepDir = join(options.outDir, `${name}-${hash.slice(0, 12)}`);
-  const runs: SweepRun[] = variants.map((v) => ({ id: v.resolved.hash.slice(0, 12), label: v.label, variant: v.set, dir: join('runs', runDirName(v.resolved)) }));
-  const manifest: SweepManifest = { name, hash, runs };
+  const plan = planSweep(raw, registry, options.outDir);
   // One process per sweep directory (its shared dense runs are written outside any run's lock).
-  const lock = new RunLock(sweepDir);
-  ensureWritableDir(sweepDir);
+  const lock = new RunLock(plan.sweepDir);
+  ensureWritableDir(plan.sweepDir);
   lock.lock();
   try {
-    removeStaleTemps(sweepDir, processAlive);
-    writeJsonAtomic(join(sweepDir, 'sweep.json'), manifest);
-    return await runVariants(variants, manifest, sweepDir, options);
+    writeSweep(plan);
+    return await runVariants(plan.variants, plan.manifest, plan.sweepDir, options);
   } finally {
     lock.unlock();
   }
@@ -262,8 +299,7 @@ async function runVariants(variants: ExpandedVariant[], manifest: SweepManifest,
   let complete = true;
   const runOne = async (index: number) => {
     const run = runs[index]!;
-    // Keyed by id: labels are unique too, but ids are what the manifest names.
-    const variant = variants.find((v) => v.resolved.hash.startsWith(run.id))!;
+    const variant = variantOf({ variants }, run);
     options.reporter?.onEvent({ type: 'sweep-run', index, total: runs.length, label: run.label });
     let computed = 0;
     const counting: Reporter = {
@@ -307,14 +343,10 @@ async function runVariants(variants: ExpandedVariant[], manifest: SweepManifest,
   } else {
     // The first variant of each shared dense run trains it; the others start once it is
     // published (they copy it), so every dense level is still trained once.
-    const firstOfDense = new Map<string, number>();
-    runs.forEach((_, i) => {
-      const key = denseHash(variants.find((v) => v.resolved.hash.startsWith(runs[i]!.id))!.resolved);
-      if (!firstOfDense.has(key)) firstOfDense.set(key, i);
-    });
-    const firsts = [...firstOfDense.values()];
+    const trainers = denseTrainers({ variants, manifest });
+    const firsts = [...runs.keys()].filter((i) => trainers[i] === i);
     await pool(firsts, jobs, runOne);
-    await pool([...runs.keys()].filter((i) => !firsts.includes(i)), jobs, runOne);
+    await pool([...runs.keys()].filter((i) => trainers[i] !== i), jobs, runOne);
   }
   results.sort((a, b) => runs.findIndex((r) => a.runDir.endsWith(r.dir)) - runs.findIndex((r) => b.runDir.endsWith(r.dir)));
   return { sweepDir, manifest, results, complete };

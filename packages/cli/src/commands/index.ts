@@ -12,6 +12,7 @@ import { addRunCommand } from './run.js';
 import { addSchemaCommand } from './schema.js';
 import { addSweepCommand } from './sweep.js';
 import { addValidateCommand } from './validate.js';
+import { addWorkerCommand } from './worker.js';
 
 /**
  * Every lth command, in the order `lth --help` lists them. A new command is one file in this
@@ -20,6 +21,7 @@ import { addValidateCommand } from './validate.js';
 export const COMMANDS: readonly AddCommand[] = [
   addRunCommand,
   addSweepCommand,
+  addWorkerCommand,
   addBranchCommand,
   addLandscapeCommand,
   addReportCommand,

@@ -1,8 +1,21 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
-import { expandSweep, runSweep, UserError } from '@lth/core';
-import type { AddCommand } from '../context.js';
+import { datasetCache, expandSweep, planSweep, preflightVariants, type PluginRegistry, runSweep, UserError } from '@lth/core';
+import type { AddCommand, CliContext } from '../context.js';
+import { SweepQueue, statusLines } from '../queue/sweep.js';
+import { shownUrl } from '../queue/redis.js';
 import { ConsoleReporter, summaryTable } from '../reporter.js';
 import { workerRunVariant } from '../workers.js';
+
+interface SweepOptions {
+  out: string;
+  backend: string;
+  png?: boolean;
+  jobs: number;
+  queue?: string;
+  detach?: boolean;
+  status?: boolean;
+}
 
 /** `lth sweep <sweep>`: every variant of a base config, with controls and replicates; resumes. */
 export const addSweepCommand: AddCommand = (program, ctx) => {
@@ -17,10 +30,15 @@ export const addSweepCommand: AddCommand = (program, ctx) => {
       if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs ${v}: give a whole number of parallel runs, e.g. --jobs 2`, '--jobs');
       return n;
     }, 1)
+    .option('--queue <redis-url>', 'queue the runs on Redis (redis://host:port[/db]) for `lth worker` processes on any machine sharing --out, and wait')
+    .option('--detach', 'with --queue: queue the runs and return at once')
+    .option('--status', 'with --queue: show where each run of the sweep stands (queued/active/done/failed, per worker)')
     .addOption(ctx.backendOption())
-    .action(async (file: string, o: { out: string; backend: string; png?: boolean; jobs: number }) => {
+    .action(async (file: string, o: SweepOptions) => {
       const raw = ctx.readConfig(file);
       const { registry } = await ctx.discover();
+      if ((o.detach || o.status) && !o.queue) throw new UserError(`${o.detach ? '--detach' : '--status'} needs --queue redis://host:port`, '--queue');
+      if (o.queue) return queued(ctx, raw, registry, file, o);
       const { variants, controls } = expandSweep(raw, registry);
       ctx.io.stderr.write(`lth: sweep of ${variants.length} variant(s) × ${controls.length + 1} (variant + controls)\n`);
       await ctx.selectBackend(registry, o.backend);
@@ -47,3 +65,42 @@ export const addSweepCommand: AddCommand = (program, ctx) => {
       }
     });
 };
+
+/** `--queue`: the runs go to Redis for `lth worker`s; this process queues them, then waits (or not). */
+async function queued(ctx: CliContext, raw: unknown, registry: PluginRegistry, file: string, o: SweepOptions): Promise<void> {
+  const url = o.queue!;
+  const plan = planSweep(raw, registry, resolve(o.out));
+  const queue = await SweepQueue.open(url, plan);
+  try {
+    if (o.status) {
+      ctx.out(`sweep: ${plan.sweepDir}`);
+      for (const line of statusLines(await queue.status())) ctx.out(line);
+      return;
+    }
+    const baseDir = dirname(resolve(file));
+    await preflightVariants(plan.variants, datasetCache(baseDir));
+    await queue.enqueue(baseDir, Boolean(o.png));
+    ctx.io.stderr.write(`lth: queued ${plan.manifest.runs.length} run(s) of ${plan.sweepDir} on ${shownUrl(url)}; workers: lth worker ${shownUrl(url)}\n`);
+    ctx.out(`sweep: ${plan.sweepDir}`);
+    if (o.detach) {
+      ctx.out(`status: lth sweep ${file} --queue ${shownUrl(url)} --status`);
+      return;
+    }
+    let last = '';
+    for (;;) {
+      const status = await queue.status();
+      const line = statusLines(status)[0]!;
+      if (line !== last) ctx.io.stderr.write(`lth: ${line}\n`);
+      last = line;
+      if (status.report === 'failed') throw new Error(`the report job of ${plan.sweepDir} failed: see the workers' output`);
+      if (status.report === 'completed') {
+        for (const r of status.runs.filter((r) => r.state === 'failed')) ctx.io.stderr.write(`lth: warning: run "${r.label}" failed: ${r.failed}\n`);
+        ctx.out(`report: ${status.reportFile}`);
+        return;
+      }
+      await sleep(1000);
+    }
+  } finally {
+    await queue.close();
+  }
+}
