@@ -94,6 +94,23 @@ const SPLIT_HEADER = { labelFontSize: 11, labelExpr: "split(datum.label, ' / ')"
 const colorScale = (styles: ReturnType<typeof seriesStyles>) => ({ domain: styles.domain, range: styles.colors });
 const dashScale = (styles: ReturnType<typeof seriesStyles>) => ({ domain: styles.domain, range: styles.dashes });
 
+/**
+ * What makes a chart interactive where JavaScript runs it (vega-embed: the report's HTML, the
+ * dashboard): drag and wheel to zoom and pan (an interval bound to the scales, not in faceted
+ * charts, where vega-lite cannot bind scales), click a legend entry to pick series (shift-click
+ * for several). The static SVG drawn from the same spec is unchanged: nothing is picked there.
+ */
+export function interactiveParams(legendField: string, options: { zoom: boolean; name?: string }): unknown[] {
+  const name = options.name ?? '';
+  return [
+    ...(options.zoom ? [{ name: `zoom${name}`, select: { type: 'interval', encodings: ['x', 'y'] }, bind: 'scales' }] : []),
+    { name: `pick${name}`, select: { type: 'point', fields: [legendField] }, bind: 'legend' },
+  ];
+}
+
+/** Picked series (and all while none is picked) drawn full, the others faint. */
+export const pickedOpacity = (name = '') => ({ condition: { param: `pick${name}`, value: 1 }, value: 0.12 });
+
 /** The dense reference: level 0 of the variants (not controls), mean over replicates. */
 export function denseReference(data: Pick<ReportData, 'rows' | 'series'>, measure: (r: ReportRow) => number): { series: string; value: number }[] {
   const variants = data.rows.filter((r) => r.level === 0 && r.control === null);
@@ -108,6 +125,8 @@ interface MeasureChart {
   caption: string;
   measure: (r: ReportRow) => number;
   format: (v: number) => string;
+  /** d3-format of the values in tooltips (default `.2f`). */
+  tooltipFormat?: string;
   zero?: boolean;
 }
 
@@ -125,9 +144,12 @@ function measureChart(data: ReportData, c: MeasureChart): ChartSpec {
       ? `grey dashed rule: dense net (level 0), ${c.format(denseValues[0]!)}`
       : 'dashed rules: each variant’s dense net (level 0)';
   const subtitle = [`lines: mean over replicates (up to ${replicates}); ${SPREAD}`, denseNote];
-  const layers: unknown[] = [
-    {
-      data: { values: points.filter((p) => p.n > 1).map((p) => ({ ...p, bandOf: p.series })) },
+  const bands = points.filter((p) => p.n > 1).map((p) => ({ ...p, bandOf: p.series }));
+  const layers: unknown[] = [];
+  // No band without a spread (one replicate): an empty layer has no extent (browsers log a warning).
+  if (bands.length) {
+    layers.push({
+      data: { values: bands },
       mark: { type: 'area', opacity: 0.16 },
       encoding: {
         x,
@@ -136,8 +158,8 @@ function measureChart(data: ReportData, c: MeasureChart): ChartSpec {
         // Another field name: vega-lite merges legends of one field, and legend: null would hide the series legend.
         fill: { field: 'bandOf', type: 'nominal', scale: colorScale(styles), legend: null },
       },
-    },
-  ];
+    });
+  }
   if (dense.length) {
     layers.push(
       sharedDense
@@ -158,9 +180,20 @@ function measureChart(data: ReportData, c: MeasureChart): ChartSpec {
   }
   layers.push({
     data: { values: points },
+    params: interactiveParams('series', { zoom: true }),
     mark: { type: 'line', point: { filled: true, size: 30 } },
     encoding: {
       x,
+      opacity: pickedOpacity(),
+      tooltip: [
+        { field: 'series', type: 'nominal' },
+        { field: 'level', type: 'quantitative' },
+        { field: 'percentRemaining', type: 'quantitative', title: 'weights remaining (%)', format: '.4~r' },
+        { field: 'mean', type: 'quantitative', title: `${c.yTitle}, mean`, format: c.tooltipFormat ?? '.2f' },
+        { field: 'min', type: 'quantitative', title: 'min', format: c.tooltipFormat ?? '.2f' },
+        { field: 'max', type: 'quantitative', title: 'max', format: c.tooltipFormat ?? '.2f' },
+        { field: 'n', type: 'quantitative', title: 'replicates' },
+      ],
       y: { field: 'mean', type: 'quantitative', title: c.yTitle, scale: { zero: c.zero ?? false } },
       color: {
         field: 'series',
@@ -219,8 +252,17 @@ function trainTestChart(data: ReportData): ChartSpec {
       spec: {
         width: seriesNames.length > 1 ? 240 : 520,
         height: seriesNames.length > 1 ? 170 : 300,
+        params: interactiveParams('split', { zoom: false }),
         mark: { type: 'line', point: { filled: true, size: 22 } },
         encoding: {
+          opacity: pickedOpacity(),
+          tooltip: [
+            { field: 'series', type: 'nominal' },
+            { field: 'split', type: 'nominal', title: 'loss' },
+            { field: 'level', type: 'quantitative' },
+            { field: 'percentRemaining', type: 'quantitative', title: 'weights remaining (%)', format: '.4~r' },
+            { field: 'mean', type: 'quantitative', title: 'final loss, mean', format: '.4f' },
+          ],
           x: { ...x, title: 'weights remaining (%, log)' },
           y: {
             field: 'mean',
@@ -276,8 +318,16 @@ function layerChart(data: ReportData): ChartSpec {
       spec: {
         width: seriesNames.length > 1 ? 240 : 520,
         height: seriesNames.length > 1 ? 170 : 300,
+        params: interactiveParams('layer', { zoom: false }),
         mark: { type: 'line', point: { filled: true, size: 18 } },
         encoding: {
+          opacity: pickedOpacity(),
+          tooltip: [
+            { field: 'series', type: 'nominal' },
+            { field: 'layer', type: 'nominal' },
+            { field: 'level', type: 'quantitative' },
+            { field: 'mean', type: 'quantitative', title: 'weights remaining (%)', format: '.4~r' },
+          ],
           x: { field: 'level', type: 'quantitative', title: 'pruning level', axis: { tickMinStep: 1, format: 'd' } },
           y: {
             field: 'mean',
@@ -335,6 +385,7 @@ export function reportCharts(data: ReportData): ChartSpec[] {
         'reach it earlier than the dense network (the dashed rule) until pruned too far, and random reinitialisation later.',
       measure: (r) => r.earlyStopIteration,
       format: (v) => `iteration ${Math.round(v)}`,
+      tooltipFormat: '.1f',
       zero: true,
     }),
     trainTestChart(data),

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import type { ChartSpec } from './charts.js';
 import { aggregate, type ReportData, type ReportRow } from './data.js';
+import { EMBED_SCRIPT, inlineVegaScripts, scriptJson } from './interactive.js';
 import { landscapeTable } from './landscape.js';
 
 export function escapeHtml(s: string): string {
@@ -11,7 +12,7 @@ const CSS = `
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; line-height: 1.45; }
 h1 { font-size: 1.5rem; margin-bottom: 0.2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
 .meta { color: #555; font-size: 0.9rem; } code { font-size: 0.9em; }
-figure { margin: 1.5rem 0; } figure svg { max-width: 100%; height: auto; } figcaption { color: #444; font-size: 0.9rem; max-width: 60rem; }
+figure { margin: 1.5rem 0; } .chart { overflow-x: auto; } figure svg { max-width: 100%; height: auto; } figcaption { color: #444; font-size: 0.9rem; max-width: 60rem; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; } th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right; }
 th { background: #f6f6f6; } td.l, th.l { text-align: left; } .note { background: #fff8e1; border-left: 3px solid #f0c36d; padding: 0.4rem 0.8rem; font-size: 0.9rem; }
 nav a { margin-right: 1rem; font-size: 0.9rem; }
@@ -72,11 +73,20 @@ function notes(data: ReportData): string {
   return items.length ? `<div class="note"><strong>Partial results.</strong><ul>${items.map((i) => `<li>${i}</li>`).join('')}</ul></div>` : '';
 }
 
-/** The report page: one self-contained HTML file (inline CSS and SVG, no scripts, no network). */
+/**
+ * The report page: one self-contained HTML file (inline CSS, SVG and scripts, no network). Each
+ * chart is its static SVG, replaced by the live chart (tooltips, zoom, legend picks) where
+ * JavaScript runs; with JavaScript off the SVG stays.
+ */
 export function reportHtml(data: ReportData, charts: { chart: ChartSpec; svg: string }[]): string {
   const title = `${data.kind === 'sweep' ? 'Sweep' : data.kind === 'multi' ? 'Comparison' : 'Run'} report: ${data.name}`;
   const figures = charts
-    .map(({ chart, svg }) => `<figure id="${chart.id}">\n${svg}\n<figcaption>${escapeHtml(chart.caption)}</figcaption>\n</figure>`)
+    .map(
+      ({ chart, svg }) =>
+        `<figure id="${chart.id}">\n<div class="chart" data-vega-spec="spec-${chart.id}">\n${svg}\n</div>\n` +
+        `<script type="application/json" id="spec-${chart.id}">${scriptJson(chart.spec)}</script>\n` +
+        `<figcaption>${escapeHtml(chart.caption)}</figcaption>\n</figure>`,
+    )
     .join('\n');
   return `<!DOCTYPE html>
 <html lang="en">
@@ -99,6 +109,7 @@ ${landscapeTable(data)}
 <h2 id="results">Results (mean over replicates)</h2>
 ${resultsTable(data)}
 ${data.branches.length ? `<h2 id="branches">Branches</h2>\n<p class="meta">Each run's branches.csv holds the same rows.</p>\n${branchTables(data)}` : ''}
+${charts.length ? `${inlineVegaScripts()}\n<script>${EMBED_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;

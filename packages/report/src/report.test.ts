@@ -159,9 +159,20 @@ describe('writeReport', () => {
     const written = await writeReport(dir);
     expect(written.html).toBe(join(dir, 'report.html'));
     const html = readFileSync(written.html, 'utf8');
-    // Self-contained: no scripts, no external resources.
-    expect(html).not.toMatch(/<script|<link |src="http|href="http/);
-    for (const id of ['accuracy-early-stop', 'accuracy-final', 'early-stop-iteration', 'train-test-loss', 'layer-fractions']) figure(html, id);
+    // Self-contained: inline scripts only, no external resources.
+    expect(html).not.toMatch(/<script[^>]* src=|<link |src="http|href="http/);
+    for (const id of ['accuracy-early-stop', 'accuracy-final', 'early-stop-iteration', 'train-test-loss', 'layer-fractions']) {
+      // The static SVG, and beside it the spec the page's script makes interactive (zoom on plain charts, legend picks on all).
+      const fig = figure(html, id);
+      expect(fig).toMatch(new RegExp(`<div class="chart" data-vega-spec="spec-${id}">\\s*<svg`));
+      const spec = JSON.parse(/<script type="application\/json" id="spec-[^"]+">([^<]*)<\/script>/.exec(fig)![1]!) as object;
+      const params = JSON.stringify(spec).match(/"bind":"(scales|legend)"/g) ?? [];
+      expect(params, id).toContain('"bind":"legend"');
+      expect(params.includes('"bind":"scales"'), id).toBe(!['train-test-loss', 'layer-fractions'].includes(id));
+      expect(JSON.stringify(spec), id).toContain('"tooltip":[');
+    }
+    // The browser builds that run them are inline, once each.
+    for (const name of ['vega', 'vega-lite', 'vega-embed']) expect(html.split(`<script>/* ${name} */`)).toHaveLength(2);
 
     const accuracy = figure(html, 'accuracy-early-stop');
     const texts = svgTexts(accuracy);
@@ -244,6 +255,9 @@ describe('writeReport', () => {
     const html = readFileSync(written.html, 'utf8');
     expect(svgTexts(figure(html, 'accuracy-early-stop'))).toContain('lenet-single');
     expect(html).toContain('Run report: lenet-single');
+    // One run: its learning curves show every split's loss and accuracy, a line per level.
+    const curves = svgTexts(figure(html, 'learning-curves'));
+    expect(curves).toEqual(expect.arrayContaining(['loss (cross-entropy)', 'accuracy (%)', 'train', 'validation', 'test', '0', '1', '2']));
   });
 
   it('with png writes one valid PNG per chart beside report.html', async () => {
