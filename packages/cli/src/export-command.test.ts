@@ -82,7 +82,7 @@ describe('lth export', () => {
     expect(model.metadata).toMatchObject({ level: 2, configHash: store.readConfig<{ hash: string }>().hash });
   }, 60_000);
 
-  it('--values float16: half-precision values (sparse, and tfjs by manifest quantization), smaller still, logits within half precision of lth\'s', async () => {
+  it('--values float16 (sparse) and --quantize float16 (tfjs, by manifest quantization): smaller still, logits within half precision of lth\'s', async () => {
     const out = join(dir, 'sparse16');
     const done = await lth('export', runDir, '--level', '2', '--format', 'sparse', '--values', 'float16', '--out', out, '--backend', 'cpu');
     expect(done.code, done.stderr).toBe(0);
@@ -93,7 +93,7 @@ describe('lth export', () => {
     expect(diff).toBeGreaterThan(0);
     expect(diff).toBeLessThan(1e-2 * Math.max(1, ...Array.from(lthOwn, Math.abs)));
     expect(statSync(join(out, 'model.lthsparse')).size).toBeLessThan(statSync(join(dir, 'sparse', 'model.lthsparse')).size);
-    const tfjs = await lth('export', runDir, '--level', '2', '--format', 'tfjs', '--values', 'float16', '--out', join(dir, 'tfjs16'), '--backend', 'cpu');
+    const tfjs = await lth('export', runDir, '--level', '2', '--format', 'tfjs', '--quantize', 'float16', '--out', join(dir, 'tfjs16'), '--backend', 'cpu');
     expect(tfjs.code, tfjs.stderr).toBe(0);
     const half = await loadLayersModel(tfjsFileHandler(join(dir, 'tfjs16', 'model.json')));
     const halfLogits = tf.tidy(() => (half.predict(tf.tensor(inputs, [8, 8, 8, 1])) as tf.Tensor).dataSync());
@@ -101,6 +101,35 @@ describe('lth export', () => {
     half.dispose();
     // Half the bytes of the float32 weights: 2 per weight.
     expect(statSync(join(dir, 'tfjs16', 'weights.bin')).size).toBe(2 * spec.weightNames.reduce((n, w) => n + spec.shapes[w]!.reduce((a, b) => a * b, 1), 0));
+  }, 60_000);
+
+  it('--quantize uint8 (tfjs): a byte per weight with the manifest\'s scale and min, pruned weights still exactly 0, the accuracy change reported', async () => {
+    const out = join(dir, 'tfjs8');
+    const done = await lth('export', runDir, '--level', '2', '--format', 'tfjs', '--quantize', 'uint8', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/change [+−]\d+\.\d\d pp, tolerance 0\.50 pp\)/);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    for (const w of json.weightsManifest[0].weights) expect(w.quantization).toMatchObject({ dtype: 'uint8', scale: expect.any(Number), min: expect.any(Number) });
+    const total = spec.weightNames.reduce((n, w) => n + spec.shapes[w]!.reduce((a, b) => a * b, 1), 0);
+    expect(statSync(join(out, 'weights.bin')).size).toBe(total);
+
+    const model = await loadLayersModel(tfjsFileHandler(join(out, 'model.json')));
+    const masks = store.replicate(0).level(2).readMasks();
+    const checked = model.layers.flatMap((layer) => layer.weights).filter((w) => masks[w.originalName]);
+    expect(checked.map((w) => w.originalName).sort()).toEqual(Object.keys(masks).sort());
+    for (const w of checked) {
+      const values = w.read().dataSync();
+      expect(Array.from(masks[w.originalName]!.data).filter((m, i) => m === 0 && values[i] !== 0)).toEqual([]);
+    }
+    // Within a quantization step of lth's logits (the largest |logit| sets the scale of the error).
+    const lthOwn = lthLogits(2);
+    const logits = tf.tidy(() => (model.predict(tf.tensor(inputs, [8, 8, 8, 1])) as tf.Tensor).dataSync());
+    expect(maxDiff(logits, lthOwn)).toBeLessThan(0.05 * Math.max(1, ...Array.from(lthOwn, Math.abs)));
+    model.dispose();
+    const record = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8'));
+    expect(record.options).toEqual({ quantize: 'uint8' });
+    expect(record.recheck.accuracyChange).toBeCloseTo(record.recheck.accuracy - record.recheck.recordedAccuracy, 12);
+    expect(Math.abs(record.recheck.accuracyChange)).toBeLessThanOrEqual(0.005);
   }, 60_000);
 
   it('--best --format tfjs: tf.loadLayersModel reads it and predicts lth\'s logits; the level is the sparsest within the tolerance', async () => {
@@ -136,17 +165,29 @@ describe('lth export', () => {
     expect(record.recheck.accuracy).toBe(store.replicate(0).level(2).readSummary().finalTestAccuracy);
   }, 60_000);
 
-  it('exits 2 naming the problem: a level that does not exist, an unknown format, a directory that is no run', async () => {
+  it('exits 2 naming the problem: a level that does not exist or is unfinished, an unknown format (listing the known), a bad option, a directory that is no run', async () => {
     const missing = await lth('export', runDir, '--level', '9', '--format', 'sparse', '--out', join(dir, 'x'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/level 9 of replicate 0 does not exist; complete levels: 0, 1, 2/);
     const format = await lth('export', runDir, '--level', '1', '--format', 'caffe');
     expect(format.code).toBe(2);
-    expect(format.stderr).toMatch(/caffe.*onnx, sparse, tfjs|sparse, tfjs, onnx/);
+    expect(format.stderr).toMatch(/unknown exporter "caffe". Known exporters: onnx, sparse, tfjs/);
     const notRun = await lth('export', join(dir, 'runs'), '--level', '1', '--format', 'sparse');
     expect(notRun.code).toBe(2);
     expect(notRun.stderr).toMatch(/is not a run directory/);
     const both = await lth('export', runDir, '--level', '1', '--best', '--format', 'sparse');
     expect(both.code).toBe(2);
+    // An option the format does not have, and a value it does not take, name the exporter and what it allows.
+    const option = await lth('export', runDir, '--level', '1', '--format', 'sparse', '--quantize', 'uint8', '--out', join(dir, 'x'));
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/exporter "sparse": \/quantize: unknown field "quantize" \(allowed: values\)/);
+    const value = await lth('export', runDir, '--level', '1', '--format', 'tfjs', '--quantize', 'int4', '--out', join(dir, 'x'));
+    expect(value.code).toBe(2);
+    expect(value.stderr).toMatch(/exporter "tfjs": \/quantize: .*"none", "float16", "uint8"/);
+    // A level that started but did not finish (killed, or still training).
+    store.replicate(0).level(3).startMetrics();
+    const unfinished = await lth('export', runDir, '--level', '3', '--format', 'onnx', '--out', join(dir, 'x'));
+    expect(unfinished.code).toBe(2);
+    expect(unfinished.stderr).toMatch(/level 3 of replicate 0 is not complete .*; complete levels: 0, 1, 2/);
   });
 });

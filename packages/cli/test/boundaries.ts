@@ -10,12 +10,15 @@ import ts from 'typescript';
  */
 export const ALLOWED: Record<string, readonly string[]> = {
   'type:core': [],
-  'type:plugin': ['type:core'],
+  // A plugin may use a runtime (a standalone library, like any npm dependency): @lth/export's
+  // exporters write what @lth/sparse-runtime reads. Runtimes use no workspace package, so this
+  // couples no two plugins.
+  'type:plugin': ['type:core', 'type:runtime'],
   // A standalone library that users ship with their models (e.g. @lth/sparse-runtime): it runs
   // without lth, so it uses no other workspace package, core included.
   'type:runtime': [],
-  // A library on top of core that the app uses (e.g. @lth/report, @lth/export): it reads runs,
-  // knows no plugin, and may write what a runtime reads.
+  // A library on top of core that the app uses (e.g. @lth/report): it reads runs, knows no
+  // plugin, and may write what a runtime reads.
   'type:tool': ['type:core', 'type:runtime'],
   'type:app': ['type:core', 'type:plugin', 'type:tool', 'type:runtime'],
 };

@@ -239,6 +239,24 @@ export function slotOptionsSchema(plugin: Plugin, spec: Omit<SlotSpec, 'path'>):
   } as unknown as TObject;
 }
 
+const pluginValidators = new WeakMap<Plugin, ReturnType<typeof ajv.compile>>();
+
+/**
+ * Options for a plugin used outside a config (an exporter's, from `lth export` flags): its
+ * defaults filled in and the result checked against its schema; a UserError names the plugin and
+ * lists every problem.
+ */
+export function resolvePluginOptions<O>(kind: PluginKind, plugin: Plugin<O>, given: Record<string, unknown>, field?: string): O {
+  const options = { ...structuredClone(plugin.defaults), ...given };
+  let validate = pluginValidators.get(plugin as Plugin);
+  if (!validate) {
+    validate = ajv.compile(plugin.optionsSchema);
+    pluginValidators.set(plugin as Plugin, validate);
+  }
+  if (!validate(options)) throw new UserError(`${kind} "${plugin.meta.name}": ${formatAjvErrors(validate.errors ?? []).join('; ')}`, field);
+  return options as O;
+}
+
 export interface ResolvedSlot {
   plugin: Plugin;
   options: Record<string, unknown>;

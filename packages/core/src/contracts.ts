@@ -457,6 +457,39 @@ export interface Branch<O = Record<string, unknown>> extends Plugin<O> {
   run(ctx: BranchContext, options: O): Promise<BranchResult>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Export
+
+/** A ticket handed to an exporter: one level's architecture and masked weights, and where it came from. */
+export interface ExportTicket {
+  description: ModelDescription;
+  /** The level's final weights with its masks applied (pruned entries are 0), by weight name. */
+  weights: Record<string, HostTensor<Float32Array>>;
+  masks: Masks;
+  /** Where the ticket came from (run, config hash, replicate, level, fraction remaining, accuracies): for the format's metadata. */
+  provenance: Record<string, unknown>;
+}
+
+/** An exported model loaded back as its users load it: what `lth export` re-checks on the test set. */
+export interface ExportedModel {
+  /** `x`: `batch` examples, `[batch, ...inputShape]` row-major in lth's layout → logits `[batch, classes]`. */
+  predict(x: Float32Array, batch: number): Float32Array | Promise<Float32Array>;
+  dispose?(): void | Promise<void>;
+}
+
+/**
+ * A file format for tickets (`lth export --format <name>`). `write` puts the ticket's files in
+ * `outDir` and returns their names (relative to it); a model it cannot express is a UserError
+ * naming what is missing. `load` reads them back as a user of the format would, so `lth export`
+ * can re-check the file on the test set against lth's own accuracy.
+ */
+export interface Exporter<O = Record<string, unknown>> extends Plugin<O> {
+  write(ticket: ExportTicket, options: O, outDir: string): Promise<string[]>;
+  load(outDir: string, options: O, description: ModelDescription): Promise<ExportedModel>;
+  /** How far the re-checked test accuracy may be from lth's, a fraction (default 1e-4: 0.01 pp); lossy options widen it. */
+  accuracyTolerance?(options: O): number;
+}
+
 export type RunEvent =
   | { type: 'run-start'; runDir: string; replicates: number; levels: number; iterations: number; backend: string }
   | { type: 'level-start'; replicate: number; level: number; fractionRemaining: number; startIteration: number }

@@ -14,6 +14,7 @@ export const TOKENS = {
   optimizer: Symbol.for('lth.Optimizer'),
   branch: Symbol.for('lth.Branch'),
   backend: Symbol.for('lth.BackendProvider'),
+  exporter: Symbol.for('lth.Exporter'),
   reporter: Symbol.for('lth.Reporter'),
   registry: Symbol.for('lth.PluginRegistry'),
 } as const;
@@ -31,5 +32,6 @@ export const PLUGIN_KINDS = [
   'optimizer',
   'branch',
   'backend',
+  'exporter',
 ] as const;
 export type PluginKind = (typeof PLUGIN_KINDS)[number];

@@ -11,7 +11,7 @@ import { type Dataset, type LevelSummary, type Masks, type ModelDescription, typ
 import { SparseModel } from '@lth/sparse-runtime';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportTicket, readTicket, selectLevel, SPARSE_FILE, TFJS_MODEL_FILE, tfjsFileHandler } from './index.js';
+import { exportTicket, readTicket, SPARSE_FILE, selectLevel, sparseExporter, TFJS_MODEL_FILE, tfjsExporter, tfjsFileHandler } from './index.js';
 
 const SHAPES: Record<string, number[]> = { 'h/kernel': [6, 4], 'h/bias': [4], 'out/kernel': [4, 3], 'out/bias': [3] };
 const description: ModelDescription = {
@@ -113,7 +113,7 @@ describe('exportTicket', () => {
   it('sparse: stores only the kept weights, records the source, and predicts what the model does', async () => {
     const ticket = readTicket(store, selectLevel(store, 0, { level: 2 }), description);
     const out = join(dir, 'sparse');
-    const { record } = await exportTicket(ticket, { format: 'sparse', outDir: out, model, dataset });
+    const { record } = await exportTicket(ticket, { exporter: sparseExporter, outDir: out, model, dataset });
     const sparse = SparseModel.read(readFileSync(join(out, SPARSE_FILE)));
     expect(sparse.storedWeights()).toEqual({ h: 6, out: 3 }); // every 4th of 24 and of 12
     expect(sparse.metadata).toMatchObject({ run: store.dir, configHash: 'abc123', replicate: 0, level: 2, fractionRemaining: 9 / 36, earlyStopTestAccuracy: 0.896 });
@@ -126,7 +126,7 @@ describe('exportTicket', () => {
   it('tfjs: model.json + weights.bin that tf.loadLayersModel reads, with the same logits and the source in its metadata', async () => {
     const ticket = readTicket(store, selectLevel(store, 0, { level: 3 }), description);
     const out = join(dir, 'tfjs');
-    await exportTicket(ticket, { format: 'tfjs', outDir: out, model, dataset });
+    await exportTicket(ticket, { exporter: tfjsExporter, outDir: out, model, dataset });
     const json = JSON.parse(readFileSync(join(out, TFJS_MODEL_FILE), 'utf8'));
     expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toEqual(['h/kernel', 'h/bias', 'out/kernel', 'out/bias']);
     const loaded = await loadLayersModel(tfjsFileHandler(join(out, TFJS_MODEL_FILE)));
@@ -147,23 +147,23 @@ describe('exportTicket', () => {
     const ticket = readTicket(store, selectLevel(store, 0, { level: 1 }), flat);
     const data = { ...dataset, inputShape: [6] };
     const out = join(dir, 'tfjs-flat');
-    const { record } = await exportTicket(ticket, { format: 'tfjs', outDir: out, model: { ...model, describe: () => flat }, dataset: data });
+    const { record } = await exportTicket(ticket, { exporter: tfjsExporter, outDir: out, model: { ...model, describe: () => flat }, dataset: data });
     const json = JSON.parse(readFileSync(join(out, TFJS_MODEL_FILE), 'utf8'));
     expect(json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name)).toEqual(['Dense', 'Dense']);
     expect(json.modelTopology.config.layers[0].config.batch_input_shape).toEqual([null, 6]);
     expect(record.recheck.maxLogitDifference).toBeLessThan(1e-5);
     // A multi-dimensional input without a flatten is refused, not silently applied to the last axis.
     const bad = { ...model, describe: () => ({ ...flat, inputShape: [2, 3] }) };
-    await expect(exportTicket(ticket, { format: 'tfjs', outDir: join(dir, 'z'), model: bad, dataset })).rejects.toThrow(/input is 2x3 but it describes no flatten/);
+    await expect(exportTicket(ticket, { exporter: tfjsExporter, outDir: join(dir, 'z'), model: bad, dataset })).rejects.toThrow(/input is 2x3 but it describes no flatten/);
   });
 
   it('refuses a model without a description, and an architecture it does not support, naming its layers', async () => {
     const ticket = readTicket(store, selectLevel(store, 0, { level: 1 }), description);
     const { describe: _d, ...bare } = model;
-    await expect(exportTicket(ticket, { format: 'sparse', outDir: join(dir, 'x'), model: bare, dataset })).rejects.toThrow(/does not describe its architecture/);
+    await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'x'), model: bare, dataset })).rejects.toThrow(/does not describe its architecture/);
     const conv = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'conv2d' } as never, ...description.layers] }) };
-    await expect(exportTicket(ticket, { format: 'sparse', outDir: join(dir, 'y'), model: conv, dataset })).rejects.toThrow(/sparse export supports fully connected models .* this model has conv2d, flatten, dense/);
+    await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'y'), model: conv, dataset })).rejects.toThrow(/sparse export supports fully connected models .* this model has conv2d, flatten, dense/);
     const norm = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'batchnorm' } as never, ...description.layers] }) };
-    await expect(exportTicket(ticket, { format: 'tfjs', outDir: join(dir, 'y'), model: norm, dataset })).rejects.toThrow(/tfjs export supports flatten, dense, conv2d and maxpool layers .* this model has batchnorm/);
+    await expect(exportTicket(ticket, { exporter: tfjsExporter, outDir: join(dir, 'y'), model: norm, dataset })).rejects.toThrow(/tfjs export supports flatten, dense, conv2d and maxpool layers .* this model has batchnorm/);
   });
 });

@@ -1,28 +1,18 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { type Dataset, type ModelSpec, type TensorMap, tf, UserError, writeFileAtomic, writeJsonAtomic } from '@lth/core';
-import { SparseModel } from '@lth/sparse-runtime';
-import { loadLayersModel } from '@tensorflow/tfjs-layers';
-import { provenanceOf, sparseModelBytes, TFJS_WEIGHTS_FILE, tfjsArtifacts } from './formats.js';
-import { ONNX_INPUT, ONNX_OUTPUT, onnxModelBytes } from './onnx.js';
-import { openOnnx } from './onnx-runtime.js';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Dataset, type ExportedModel, type Exporter, type ExportTicket, type ModelSpec, resolvePluginOptions, type TensorMap, tf, UserError, writeJsonAtomic } from '@lth/core';
+import { provenanceOf } from './formats.js';
 import type { Ticket } from './ticket.js';
 
-export const EXPORT_FORMATS = ['sparse', 'tfjs', 'onnx'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-export const SPARSE_FILE = 'model.lthsparse';
-export const TFJS_MODEL_FILE = 'model.json';
-export const ONNX_FILE = 'model.onnx';
-/** The sidecar every export writes: where the model came from, and the re-check. */
+/** The sidecar every export writes: where the model came from, the options, and the re-check. */
 export const RECORD_FILE = 'export.json';
 
 /**
- * How far the exported model's test accuracy may be from the one lth measured: 0.01 pp for
- * float32 weights, 0.05 pp for float16 values. On a test set of fewer than 10 000 (2 000)
+ * How far the exported model's test accuracy may be from the one lth measured, unless the
+ * exporter says otherwise for lossy options: 0.01 pp. On a test set of fewer than 10 000
  * examples this allows no flipped prediction at all.
  */
-export const ACCURACY_TOLERANCE = { float32: 1e-4, float16: 5e-4 } as const;
+export const DEFAULT_ACCURACY_TOLERANCE = 1e-4;
 
 /** The exported model on the test set, beside lth's own forward pass on the same weights. */
 export interface Recheck {
@@ -31,14 +21,19 @@ export interface Recheck {
   accuracy: number;
   /** Test accuracy lth recorded for the level at the end of its training. */
   recordedAccuracy: number;
+  /** accuracy − recordedAccuracy: what the format (a quantization) changed. */
+  accuracyChange: number;
+  /** The largest |accuracyChange| the export accepts (the exporter's, for its options). */
+  tolerance: number;
   /** max |exported logit − lth logit| over the test set. */
   maxLogitDifference: number;
 }
 
 export interface ExportOptions {
-  format: ExportFormat;
-  /** Precision of the stored weights: float32 (default) or float16 (sparse: kernel values; tfjs: every weight, by manifest quantization). */
-  values?: 'float32' | 'float16';
+  /** The format (a registered exporter: `registry.get('exporter', name)`). */
+  exporter: Exporter;
+  /** Its options as given (flags); defaults are filled in and the whole checked against its schema. */
+  options?: Record<string, unknown>;
   outDir: string;
   /** The run's model (from its config): its description and forward pass. */
   model: ModelSpec;
@@ -48,63 +43,11 @@ export interface ExportOptions {
 
 export interface ExportResult {
   files: string[];
-  record: Record<string, unknown> & { recheck: Recheck; bytes: number };
-}
-
-/**
- * A TensorFlow.js IOHandler that reads a `model.json` and its weight files from disk (Node),
- * parsed by tfjs's own `getModelArtifactsForJSON`, as its HTTP loader does:
- * `tf.loadLayersModel(tfjsFileHandler('export/model.json'))`.
- */
-export function tfjsFileHandler(modelJsonPath: string): tf.io.IOHandler {
-  return {
-    load: () => {
-      const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as tf.io.ModelJSON;
-      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const buffers = manifest.flatMap((group) => group.paths.map((p) => readFileSync(join(dirname(modelJsonPath), p))));
-        const joined = Buffer.concat(buffers);
-        const data = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
-        return [manifest.flatMap((group) => group.weights), data];
-      });
-    },
-  };
-}
-
-/** A batch of inputs → logits [batch, classes], row-major. */
-type Predict = (x: Float32Array, batch: number) => Float32Array | Promise<Float32Array>;
-
-/** Writes the format's files; returns their paths and how the exported model predicts. */
-async function writeFormat(ticket: Ticket, options: ExportOptions): Promise<{ files: string[]; predict: Predict; dispose(): void | Promise<void> }> {
-  const description = options.model.describe!();
-  if (options.format === 'sparse') {
-    const bytes = sparseModelBytes(ticket, description, options.values);
-    const file = join(options.outDir, SPARSE_FILE);
-    writeFileAtomic(file, bytes);
-    // Checked as a user will load it: from the file just written.
-    const model = SparseModel.read(readFileSync(file));
-    return { files: [file], predict: (x, batch) => model.predict(x, batch), dispose: () => {} };
-  }
-  if (options.format === 'onnx') {
-    const file = join(options.outDir, ONNX_FILE);
-    writeFileAtomic(file, onnxModelBytes(ticket, description, provenanceOf(ticket, 'onnx')));
-    // Checked in onnxruntime, from the file written.
-    const session = await openOnnx(file, description.inputShape, ONNX_INPUT, ONNX_OUTPUT);
-    return { files: [file], predict: session.predict, dispose: session.dispose };
-  }
-  const { modelJson, weights } = tfjsArtifacts(ticket, description, options.values);
-  const files = [join(options.outDir, TFJS_MODEL_FILE), join(options.outDir, TFJS_WEIGHTS_FILE)];
-  writeJsonAtomic(files[0]!, modelJson);
-  writeFileAtomic(files[1]!, weights);
-  // Loaded back from disk as tf.loadLayersModel loads a model.json over HTTP.
-  const loaded = await loadLayersModel(tfjsFileHandler(files[0]!));
-  const shape = [-1, ...description.inputShape];
-  const predict: Predict = (x, batch) =>
-    tf.tidy(() => Float32Array.from((loaded.predict(tf.tensor(x, [batch, ...shape.slice(1)])) as tf.Tensor).dataSync() as Float32Array));
-  return { files, predict, dispose: () => { loaded.dispose(); } };
+  record: Record<string, unknown> & { recheck: Recheck; bytes: number; options: Record<string, unknown> };
 }
 
 /** The exported model and lth's forward pass on the whole test set, in chunks. */
-async function recheck(predict: Predict, ticket: Ticket, options: ExportOptions): Promise<Recheck> {
+async function recheck(exported: ExportedModel, ticket: Ticket, options: ExportOptions, tolerance: number): Promise<Recheck> {
   const { dataset, model } = options;
   const test = dataset.test;
   const inputSize = dataset.inputShape.reduce((a, b) => a * b, 1);
@@ -116,7 +59,7 @@ async function recheck(predict: Predict, ticket: Ticket, options: ExportOptions)
     for (let start = 0; start < test.count; start += 500) {
       const batch = Math.min(500, test.count - start);
       const x = test.x.subarray(start * inputSize, (start + batch) * inputSize);
-      const ours = await predict(x, batch);
+      const ours = await exported.predict(x, batch);
       const lth = tf.tidy(() => model.forward(weights, tf.tensor(x, [batch, ...dataset.inputShape]), false).dataSync() as Float32Array);
       const classes = ours.length / batch;
       for (let b = 0; b < batch; b++) {
@@ -131,36 +74,50 @@ async function recheck(predict: Predict, ticket: Ticket, options: ExportOptions)
   } finally {
     tf.dispose(Object.values(weights));
   }
-  return { examples: test.count, accuracy: correct / test.count, recordedAccuracy: ticket.summary.finalTestAccuracy, maxLogitDifference: maxDiff };
+  const accuracy = correct / test.count;
+  const recordedAccuracy = ticket.summary.finalTestAccuracy;
+  return { examples: test.count, accuracy, recordedAccuracy, accuracyChange: accuracy - recordedAccuracy, tolerance, maxLogitDifference: maxDiff };
 }
 
+const pp = (x: number) => `${(100 * x).toFixed(2)} %`;
+
 /**
- * Exports one level of a run: writes the format's files and `export.json` (the source run,
- * level, fraction remaining, accuracies, the re-check) to `outDir`. The exported model is run on
- * the test set; an accuracy off by more than 0.01 pp from lth's is an error (nothing is kept
- * as a valid export: `export.json` is written only after the check passes).
+ * Exports one level of a run with an exporter: writes the format's files and `export.json` (the
+ * source run, level, fraction remaining, accuracies, the options, the re-check) to `outDir`. The
+ * files are loaded back as a user loads them and run on the test set; an accuracy further from
+ * lth's than the exporter's tolerance (0.01 pp for lossless formats) is an error, and then no
+ * `export.json` is written.
  */
-export async function exportTicket(ticket: Ticket, options: ExportOptions): Promise<ExportResult> {
-  if (!options.model.describe) {
+export async function exportTicket(ticket: Ticket, o: ExportOptions): Promise<ExportResult> {
+  const { exporter, outDir } = o;
+  const format = exporter.meta.name;
+  if (!o.model.describe) {
     throw new UserError(`this run's model does not describe its architecture (ModelSpec.describe), so it cannot be exported`, '<runDir>');
   }
-  mkdirSync(options.outDir, { recursive: true });
-  const written = await writeFormat(ticket, options);
+  const options = resolvePluginOptions('exporter', exporter, o.options ?? {}, '--format') as Record<string, unknown>;
+  const description = o.model.describe();
+  const exportTicket: ExportTicket = { description, weights: ticket.weights, masks: ticket.masks, provenance: provenanceOf(ticket, format) };
+  mkdirSync(outDir, { recursive: true });
+  const names = await exporter.write(exportTicket, options, outDir);
+  const tolerance = exporter.accuracyTolerance?.(options) ?? DEFAULT_ACCURACY_TOLERANCE;
+  const loaded = await exporter.load(outDir, options, description);
   let check: Recheck;
   try {
-    check = await recheck(written.predict, ticket, options);
+    check = await recheck(loaded, ticket, o, tolerance);
   } finally {
-    await written.dispose();
+    await loaded.dispose?.();
   }
-  const values = options.values ?? 'float32';
-  if (Math.abs(check.accuracy - check.recordedAccuracy) > ACCURACY_TOLERANCE[values]) {
+  if (!(Math.abs(check.accuracyChange) <= tolerance)) {
+    const lossy = tolerance > DEFAULT_ACCURACY_TOLERANCE;
     throw new Error(
-      `the ${options.format} export of level ${ticket.level} scores ${(100 * check.accuracy).toFixed(2)} % on the test set, lth measured ${(100 * check.recordedAccuracy).toFixed(2)} % ` +
-        `(max |logit difference| ${check.maxLogitDifference.toExponential(2)}); the export is wrong, please report it`,
+      `the ${format} export of level ${ticket.level} scores ${pp(check.accuracy)} on the test set, lth measured ${pp(check.recordedAccuracy)} ` +
+        `(max |logit difference| ${check.maxLogitDifference.toExponential(2)}; tolerance ${(100 * tolerance).toFixed(2)} pp)` +
+        (lossy ? `: these options lose more accuracy than they allow on this ticket (${JSON.stringify(options)})` : '; the export is wrong, please report it'),
     );
   }
-  const bytes = written.files.reduce((n, f) => n + statSync(f).size, 0);
-  const record = { ...provenanceOf(ticket, options.format), values, files: written.files.map((f) => f.slice(options.outDir.length + 1)), bytes, recheck: check };
-  writeJsonAtomic(join(options.outDir, RECORD_FILE), record);
-  return { files: [...written.files, join(options.outDir, RECORD_FILE)], record };
+  const files = names.map((n) => join(outDir, n));
+  const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  const record = { ...exportTicket.provenance, options, files: names, bytes, recheck: check };
+  writeJsonAtomic(join(outDir, RECORD_FILE), record);
+  return { files: [...files, join(outDir, RECORD_FILE)], record };
 }

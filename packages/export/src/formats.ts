@@ -1,5 +1,8 @@
-import { type LayerDescription, type ModelDescription, UserError } from '@lth/core';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type ExportTicket, type LayerDescription, type ModelDescription, tf, UserError } from '@lth/core';
 import { type DenseLayerInput, encodeSparseModel, toFloat16 } from '@lth/sparse-runtime';
+import { TFJS_WEIGHTS_FILE } from './tfjs-exporter.js';
 import type { Ticket } from './ticket.js';
 import { VERSION } from './version.js';
 
@@ -46,7 +49,8 @@ export function provenanceOf(ticket: Ticket, format: string): Record<string, unk
  * The ticket in the lth sparse format (docs/sparse-format.md): only the kept weights are stored,
  * as float32 or (`values: 'float16'`) half-precision values.
  */
-export function sparseModelBytes(ticket: Ticket, description: ModelDescription, values: 'float32' | 'float16' = 'float32'): Uint8Array {
+export function sparseModelBytes(ticket: ExportTicket, values: 'float32' | 'float16' = 'float32'): Uint8Array {
+  const { description } = ticket;
   const layers = denseLayers(description, 'sparse');
   let inputs = description.inputShape.reduce((a, b) => a * b, 1);
   const dense: DenseLayerInput[] = layers.map((l) => {
@@ -62,17 +66,15 @@ export function sparseModelBytes(ticket: Ticket, description: ModelDescription, 
     inputs = l.units;
     return layer;
   });
-  return encodeSparseModel({ inputShape: description.inputShape, layers: dense, metadata: { ...provenanceOf(ticket, 'sparse'), values } }, { values });
+  return encodeSparseModel({ inputShape: description.inputShape, layers: dense, metadata: { ...ticket.provenance, values } }, { values });
 }
 
 /** A TensorFlow.js LayersModel: `model.json` (topology and weights manifest) and one weights file. */
 export interface TfjsArtifacts {
   modelJson: Record<string, unknown>;
-  /** The weights, float32 little-endian, in the manifest's order. */
+  /** The weights in the manifest's order and encodings (float32 little-endian unless quantized). */
   weights: Uint8Array;
 }
-
-export const TFJS_WEIGHTS_FILE = 'weights.bin';
 
 /** Layers the tfjs export writes; anything else in a description is refused. */
 const TFJS_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool']);
@@ -95,15 +97,58 @@ function kerasLayer(l: LayerDescription, index: number): { class_name: string; c
   }
 }
 
+/** How the tfjs export stores weights: float32, or through the weights manifest's standard quantization. */
+export type TfjsQuantization = 'none' | 'float16' | 'uint8';
+
+/** One weight in the manifest's `quantization` form, and its stored bytes. */
+interface StoredWeight {
+  spec: { name: string; shape: number[]; dtype: 'float32'; quantization?: { dtype: 'float16' } | { dtype: 'uint8'; scale: number; min: number } };
+  bytes: Uint8Array;
+}
+
+const bytesOf = (a: Float32Array | Uint16Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * uint8 affine quantization as tfjs decodes it (`value = q · scale + min`), over the weight's
+ * range widened to include 0, with `min` moved onto the grid so that 0 is a grid point: pruned
+ * weights (and any exact zero) decode to exactly 0, so the ticket stays as sparse as it was.
+ * Every other weight moves by at most scale / 2.
+ */
+export function quantizeUint8(data: Float32Array): { q: Uint8Array; scale: number; min: number } {
+  let lo = 0;
+  let hi = 0;
+  for (const v of data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (hi === lo) return { q: new Uint8Array(data.length), scale: 1, min: 0 };
+  const scale = (hi - lo) / 255;
+  const zero = Math.round(-lo / scale);
+  // tfjs computes zero · scale + min in double precision: exactly 0 with this min.
+  const min = -(zero * scale);
+  const q = Uint8Array.from(data, (v) => Math.min(255, Math.max(0, Math.round(v / scale) + zero)));
+  return { q, scale, min };
+}
+
+function storedWeight(name: string, shape: number[], data: Float32Array, quantize: TfjsQuantization): StoredWeight {
+  if (quantize === 'float16') return { spec: { name, shape, dtype: 'float32', quantization: { dtype: 'float16' } }, bytes: bytesOf(Uint16Array.from(data, toFloat16)) };
+  if (quantize === 'uint8') {
+    const { q, scale, min } = quantizeUint8(data);
+    return { spec: { name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale, min } }, bytes: q };
+  }
+  return { spec: { name, shape, dtype: 'float32' }, bytes: bytesOf(data) };
+}
+
 /**
  * The ticket as a Keras-style Sequential model in TensorFlow.js's `layers-model` format, which
  * `tf.loadLayersModel` reads: dense, conv2d (3×3 'same'), max-pool and flatten layers, so the
  * LeNet family and Conv-2/4/6 (their dropout is training-only). Pruned weights are stored as
- * zeros (the format is dense). With `values: 'float16'` every weight is stored as a half through
- * the weights manifest's standard quantization (`{ dtype: 'float16' }`), which tfjs widens back
- * to float32 at load.
+ * zeros (the format is dense). `quantize` stores every weight through the weights manifest's
+ * standard quantization (`{ dtype: 'float16' }`, or `{ dtype: 'uint8', scale, min }`), which tfjs
+ * widens back to float32 at load.
  */
-export function tfjsArtifacts(ticket: Ticket, description: ModelDescription, values: 'float32' | 'float16' = 'float32'): TfjsArtifacts {
+export function tfjsArtifacts(ticket: ExportTicket, quantize: TfjsQuantization = 'none'): TfjsArtifacts {
+  const { description } = ticket;
   const unsupported = [...new Set(description.layers.filter((l) => !TFJS_LAYERS.has(l.type)).map((l) => l.type))];
   if (unsupported.length || !description.layers.length) {
     throw new UserError(`the tfjs export supports flatten, dense, conv2d and maxpool layers (the LeNet family, Conv-2/4/6); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
@@ -114,35 +159,47 @@ export function tfjsArtifacts(ticket: Ticket, description: ModelDescription, val
   }
   const topology = description.layers.map((l, i) => kerasLayer(l, i));
   topology[0]!.config.batch_input_shape = [null, ...description.inputShape];
-  const specs: { name: string; shape: number[]; dtype: 'float32'; quantization?: { dtype: 'float16' } }[] = [];
-  const parts: (Float32Array | Uint16Array)[] = [];
+  const stored: StoredWeight[] = [];
   for (const l of description.layers) {
     if (l.type !== 'dense' && l.type !== 'conv2d') continue;
     // tf.loadLayersModel matches weights by `<layer name>/<weight>`.
     for (const [weight, source] of [['kernel', l.kernel], ['bias', l.bias]] as const) {
       const w = ticket.weights[source]!;
-      if (values === 'float16') {
-        specs.push({ name: `${l.name}/${weight}`, shape: w.shape, dtype: 'float32', quantization: { dtype: 'float16' } });
-        parts.push(Uint16Array.from(w.data, toFloat16));
-      } else {
-        specs.push({ name: `${l.name}/${weight}`, shape: w.shape, dtype: 'float32' });
-        parts.push(w.data);
-      }
+      stored.push(storedWeight(`${l.name}/${weight}`, w.shape, w.data, quantize));
     }
   }
-  const weights = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  const weights = new Uint8Array(stored.reduce((n, w) => n + w.bytes.byteLength, 0));
   let at = 0;
-  for (const p of parts) {
-    weights.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
-    at += p.byteLength;
+  for (const w of stored) {
+    weights.set(w.bytes, at);
+    at += w.bytes.byteLength;
   }
   const modelJson = {
     format: 'layers-model',
     generatedBy: `@lth/export ${VERSION}`,
     convertedBy: null,
     modelTopology: { class_name: 'Sequential', config: { name: 'lth_ticket', layers: topology }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
-    weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: specs }],
-    userDefinedMetadata: { lth: { ...provenanceOf(ticket, 'tfjs'), values } },
+    weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: stored.map((w) => w.spec) }],
+    userDefinedMetadata: { lth: { ...ticket.provenance, quantize } },
   };
   return { modelJson, weights };
+}
+
+/**
+ * A TensorFlow.js IOHandler that reads a `model.json` and its weight files from disk (Node),
+ * parsed by tfjs's own `getModelArtifactsForJSON`, as its HTTP loader does:
+ * `tf.loadLayersModel(tfjsFileHandler('export/model.json'))`.
+ */
+export function tfjsFileHandler(modelJsonPath: string): tf.io.IOHandler {
+  return {
+    load: () => {
+      const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as tf.io.ModelJSON;
+      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+        const buffers = manifest.flatMap((group) => group.paths.map((p) => readFileSync(join(dirname(modelJsonPath), p))));
+        const joined = Buffer.concat(buffers);
+        const data = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
+        return [manifest.flatMap((group) => group.weights), data];
+      });
+    },
+  };
 }

@@ -8,10 +8,10 @@ import '@lth/core/testing'; // registers tfjs's CPU backend
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Dataset, type LevelSummary, type ModelDescription, type ModelSpec, type TensorMap, tf } from '@lth/core';
+import { type Dataset, type ExportTicket, type LevelSummary, type ModelDescription, type ModelSpec, type TensorMap, tf } from '@lth/core';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportTicket, ONNX_FILE, onnxMetadata, onnxModelBytes, openOnnx, type Ticket } from './index.js';
+import { exportTicket, ONNX_FILE, onnxExporter, onnxMetadata, onnxModelBytes, openOnnx, type Ticket } from './index.js';
 
 let dir: string;
 beforeAll(() => {
@@ -38,6 +38,7 @@ function ticketOf(shapes: Record<string, number[]>, accuracy = 0): Ticket {
   return { runDir: '/runs/x', configHash: 'abc', replicate: 0, level: 1, summary, masks, weights };
 }
 
+const exportOf = (t: Ticket, description: ModelDescription, provenance: Record<string, unknown>): ExportTicket => ({ description, weights: t.weights, masks: t.masks, provenance });
 const tensors = (t: Ticket): TensorMap => Object.fromEntries(Object.entries(t.weights).map(([n, w]) => [n, tf.tensor(w.data, w.shape)]));
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
 
@@ -46,7 +47,7 @@ describe('onnxModelBytes in onnxruntime', () => {
     const description: ModelDescription = { inputShape: [2], layers: [{ type: 'dense', name: 'd', kernel: 'd/kernel', bias: 'd/bias', units: 2, activation: 'linear' }] };
     const ticket = ticketOf({});
     ticket.weights = { 'd/kernel': { shape: [2, 2], data: Float32Array.of(1, 2, 3, 4) }, 'd/bias': { shape: [2], data: Float32Array.of(0.5, -1) } };
-    const session = await openOnnx(onnxModelBytes(ticket, description, { level: 1 }), [2]);
+    const session = await openOnnx(onnxModelBytes(exportOf(ticket, description, { level: 1 })), [2]);
     // [1, -1] · [[1, 2], [3, 4]] + [0.5, -1] = [-2, -2] + b = [-1.5, -3];  [2, 0.5] → [3.5, 6] + b = [4, 5]
     expect(Array.from(await session.predict(Float32Array.of(1, -1, 2, 0.5), 2))).toEqual([-1.5, -3, 4, 5]);
     await session.dispose();
@@ -62,7 +63,7 @@ describe('onnxModelBytes in onnxruntime', () => {
       ],
     };
     const ticket = ticketOf({ 'h/kernel': [6, 4], 'h/bias': [4], 'out/kernel': [4, 3], 'out/bias': [3] });
-    const bytes = onnxModelBytes(ticket, description, { run: '/runs/x', level: 1 });
+    const bytes = onnxModelBytes(exportOf(ticket, description, { run: '/runs/x', level: 1 }));
     const model = onnxProto.onnx.ModelProto.decode(bytes);
     expect(model.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', 13]]);
     expect(model.graph!.node.map((n) => n.opType)).toEqual(['Flatten', 'Gemm', 'Relu', 'Gemm']);
@@ -92,7 +93,7 @@ describe('onnxModelBytes in onnxruntime', () => {
       ],
     };
     const ticket = ticketOf({ 'c1/kernel': [3, 3, 2, 3], 'c1/bias': [3], 'c2/kernel': [3, 3, 3, 4], 'c2/bias': [4], 'out/kernel': [36, 3], 'out/bias': [3] });
-    const bytes = onnxModelBytes(ticket, description, {});
+    const bytes = onnxModelBytes(exportOf(ticket, description, {}));
     expect(onnxProto.onnx.ModelProto.decode(bytes).graph!.node.map((n) => n.opType)).toEqual(['Transpose', 'Conv', 'Relu', 'Conv', 'Relu', 'MaxPool', 'Transpose', 'Flatten', 'Gemm']);
     const x = values(4 * 72, 5);
     const w = tensors(ticket);
@@ -111,10 +112,10 @@ describe('onnxModelBytes in onnxruntime', () => {
 
   it('refuses layers it cannot write, naming them, and a model that does not end in a dense layer', () => {
     const ticket = ticketOf({});
-    expect(() => onnxModelBytes(ticket, { inputShape: [4], layers: [{ type: 'batchnorm' } as never] }, {})).toThrow(/onnx export supports flatten, dense, conv2d and maxpool .* this model has batchnorm/);
-    expect(() => onnxModelBytes(ticket, { inputShape: [4, 4, 1], layers: [{ type: 'maxpool', size: 2 }] }, {})).toThrow(/needs a dense layer last/);
+    expect(() => onnxModelBytes(exportOf(ticket, { inputShape: [4], layers: [{ type: 'batchnorm' } as never] }, {}))).toThrow(/onnx export supports flatten, dense, conv2d and maxpool .* this model has batchnorm/);
+    expect(() => onnxModelBytes(exportOf(ticket, { inputShape: [4, 4, 1], layers: [{ type: 'maxpool', size: 2 }] }, {}))).toThrow(/needs a dense layer last/);
     expect(() =>
-      onnxModelBytes(ticket, { inputShape: [2, 3], layers: [{ type: 'dense', name: 'd', kernel: 'd/kernel', bias: 'd/bias', units: 2, activation: 'linear' }] }, {}),
+      onnxModelBytes(exportOf(ticket, { inputShape: [2, 3], layers: [{ type: 'dense', name: 'd', kernel: 'd/kernel', bias: 'd/bias', units: 2, activation: 'linear' }] }, {})),
     ).toThrow(/input is 2x3 but it describes no flatten/);
   });
 });
@@ -144,14 +145,14 @@ describe('exportTicket --format onnx', () => {
     const dataset: Dataset = { name: 't', inputShape: [4], numClasses: 3, train: split, validation: split, test: split };
     const ticket = ticketOf(shapes, 0.5);
     const out = join(dir, 'onnx');
-    const { record, files } = await exportTicket(ticket, { format: 'onnx', outDir: out, model, dataset });
+    const { record, files } = await exportTicket(ticket, { exporter: onnxExporter, outDir: out, model, dataset });
     expect(files.map((f) => f.slice(out.length + 1))).toEqual([ONNX_FILE, 'export.json']);
     expect(record.recheck).toMatchObject({ examples: 30, accuracy: 0.5, recordedAccuracy: 0.5 });
     expect(record.recheck.maxLogitDifference).toBeLessThan(1e-5);
     expect(onnxMetadata(readFileSync(join(out, ONNX_FILE)))).toMatchObject({ format: 'onnx', run: '/runs/x', configHash: 'abc', level: 1, fractionRemaining: 2 / 3 });
 
     // A recorded accuracy the file does not reproduce fails the export, and writes no export.json.
-    await expect(exportTicket(ticketOf(shapes, 0.9), { format: 'onnx', outDir: join(dir, 'bad'), model, dataset })).rejects.toThrow(
+    await expect(exportTicket(ticketOf(shapes, 0.9), { exporter: onnxExporter, outDir: join(dir, 'bad'), model, dataset })).rejects.toThrow(
       /onnx export of level 1 scores 50\.00 % on the test set, lth measured 90\.00 %/,
     );
   });

@@ -1,6 +1,5 @@
-import { type LayerDescription, type ModelDescription, UserError } from '@lth/core';
+import { type ExportTicket, type LayerDescription, UserError } from '@lth/core';
 import onnxProto from 'onnx-proto';
-import type { Ticket } from './ticket.js';
 import { VERSION } from './version.js';
 
 const { onnx } = onnxProto;
@@ -50,7 +49,8 @@ function convKernelToOihw(data: Float32Array, [kh, kw, cin, cout]: number[]): Fl
  * stored as zeros (ONNX initializers are dense). The source of the ticket is in `metadata_props`
  * under `lth` (JSON).
  */
-export function onnxModelBytes(ticket: Ticket, description: ModelDescription, provenance: Record<string, unknown>): Uint8Array {
+export function onnxModelBytes(ticket: ExportTicket): Uint8Array {
+  const { description, provenance } = ticket;
   const unsupported = [...new Set(description.layers.filter((l) => !ONNX_LAYERS.has(l.type)).map((l) => l.type))];
   if (unsupported.length || !description.layers.length) {
     throw new UserError(`the onnx export supports flatten, dense, conv2d and maxpool layers (the LeNet family, Conv-2/4/6); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
