@@ -18,8 +18,9 @@ export const ALLOWED: Record<string, readonly string[]> = {
   // without lth, so it uses no other workspace package, core included.
   'type:runtime': [],
   // A library on top of core that the app uses (e.g. @lth/report): it reads runs, knows no
-  // plugin, and may write what a runtime reads.
-  'type:tool': ['type:core', 'type:runtime'],
+  // plugin, and may write what a runtime reads. A tool may build on another (the dashboard draws
+  // the report's charts: one implementation of each chart).
+  'type:tool': ['type:core', 'type:runtime', 'type:tool'],
   'type:app': ['type:core', 'type:plugin', 'type:tool', 'type:runtime'],
 };
 

@@ -71,6 +71,9 @@ export function levelCurvesChart(rows: CurveRow[], options: { title?: string; wi
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: { text: options.title ?? 'Learning curves per level', anchor: 'start', fontSize: 14 },
       config: { font: CHART_FONT, view: { stroke: '#ddd' }, legend: { labelFontSize: 11, titleFontSize: 12 } },
+      padding: 12,
+      // Laid out again as evaluations arrive (live), so axes grow with their labels.
+      autosize: { type: 'pad', resize: true },
       data: { name: CURVES_DATA, values: rows },
       hconcat: [curvePanel('Loss', size), curvePanel('Accuracy', size)],
     } as ChartSpec['spec'],

@@ -103,7 +103,7 @@ export function seriesLevels(series: ReportSeries): { replicate: number; level: 
 function readRun(series: ReportSeries, rows: ReportRow[], incomplete: IncompleteLevel[]): void {
   for (const { replicate, level, store } of seriesLevels(series)) {
     if (!store.isComplete()) {
-      incomplete.push({ series: series.name, replicate, level, evaluations: store.readMetrics().length });
+      incomplete.push({ series: series.name, replicate, level, evaluations: store.readMetricsTolerant().records.length });
       continue;
     }
     const summary = store.readSummary();

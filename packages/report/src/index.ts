@@ -5,5 +5,5 @@ export { learningCurveCharts, levelCurvesChart, CURVES_DATA, type CurveRow } fro
 export { EMBED_SCRIPT, inlineVegaScripts, scriptJson, VEGA_PACKAGES, type VegaPackage, vegaBrowserBuild } from './interactive.js';
 export { reportHtml } from './html.js';
 export { renderSvg, svgToPng, scopeSvgIds, sansSerifFamily } from './render.js';
-export { writeReport, type WriteReportOptions, type WrittenReport } from './report.js';
+export { allCharts, writeReport, type WriteReportOptions, type WrittenReport } from './report.js';
 export { overlapChart, type OverlapChartRow } from './overlap-chart.js';

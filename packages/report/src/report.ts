@@ -1,6 +1,6 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError, writeFileAtomic } from '@lth/core';
-import { reportCharts } from './charts.js';
+import { type ChartSpec, reportCharts } from './charts.js';
 import { connectivityCharts } from './connectivity.js';
 import { summaryCsv } from './csv.js';
 import { learningCurveCharts } from './curves.js';
@@ -27,6 +27,11 @@ export interface WrittenReport {
   warnings: string[];
 }
 
+/** Every chart of a report, in page order: the sweep charts, learning curves, landscapes, connectivity. */
+export function allCharts(data: ReportData): ChartSpec[] {
+  return [...reportCharts(data), ...learningCurveCharts(data), ...landscapeCharts(data), ...connectivityCharts(data)];
+}
+
 /**
  * Reads run or sweep directories from disk and writes their report: report.html (self-contained),
  * summary.csv for a sweep, and with `png` one PNG per chart. Several directories share one set of
@@ -37,7 +42,7 @@ export async function writeReport(dirs: string | string[], options: WriteReportO
   if (list.length > 1 && !options.out) throw new UserError('several directories make one report: name its file with --out <file.html>', '--out');
   const data = loadReportDataMany(list);
   const warnings: string[] = [];
-  const charts = [...reportCharts(data), ...learningCurveCharts(data), ...landscapeCharts(data), ...connectivityCharts(data)];
+  const charts = allCharts(data);
   const rendered = [];
   for (const chart of charts) rendered.push({ chart, svg: await renderSvg(chart.spec) });
   const html = options.out ? resolve(options.out) : join(data.dir, 'report.html');

@@ -10,6 +10,7 @@ import { addReferenceCommand } from './reference.js';
 import { addReportCommand } from './report.js';
 import { addRunCommand } from './run.js';
 import { addSchemaCommand } from './schema.js';
+import { addServeCommand } from './serve.js';
 import { addSweepCommand } from './sweep.js';
 import { addValidateCommand } from './validate.js';
 import { addWorkerCommand } from './worker.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly AddCommand[] = [
   addBranchCommand,
   addLandscapeCommand,
   addReportCommand,
+  addServeCommand,
   addCompareCommand,
   addExportCommand,
   addValidateCommand,
