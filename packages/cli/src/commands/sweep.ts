@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { datasetCache, expandSweep, planSweep, preflightVariants, type PluginRegistry, runSweep, UserError } from '@lth/core';
 import type { AddCommand, CliContext } from '../context.js';
 import { SweepQueue, statusLines } from '../queue/sweep.js';
-import { shownUrl } from '../queue/redis.js';
+import { checkReachable, shownUrl } from '../queue/redis.js';
 import { ConsoleReporter, summaryTable } from '../reporter.js';
 import { workerRunVariant } from '../workers.js';
 
@@ -36,8 +36,10 @@ export const addSweepCommand: AddCommand = (program, ctx) => {
     .addOption(ctx.backendOption())
     .action(async (file: string, o: SweepOptions) => {
       const raw = ctx.readConfig(file);
-      const { registry } = await ctx.discover();
       if ((o.detach || o.status) && !o.queue) throw new UserError(`${o.detach ? '--detach' : '--status'} needs --queue redis://host:port`, '--queue');
+      // A wrong URL fails before plugins load and data is read.
+      if (o.queue) await checkReachable(o.queue);
+      const { registry } = await ctx.discover();
       if (o.queue) return queued(ctx, raw, registry, file, o);
       const { variants, controls } = expandSweep(raw, registry);
       ctx.io.stderr.write(`lth: sweep of ${variants.length} variant(s) × ${controls.length + 1} (variant + controls)\n`);

@@ -1,5 +1,6 @@
 import { UserError } from '@lth/core';
 import type { AddCommand } from '../context.js';
+import { checkReachable } from '../queue/redis.js';
 import { startWorker } from '../queue/worker.js';
 
 const whole = (flag: string, min: number) => (v: string) => {
@@ -18,6 +19,7 @@ export const addWorkerCommand: AddCommand = (program, ctx) => {
     .option('--lease <seconds>', 'how long a run stays claimed without a sign of life: a killed worker\'s run is taken over this long after', whole('--lease', 2), 30)
     .addOption(ctx.backendOption())
     .action(async (url: string, o: { concurrency: number; lease: number; backend: string }) => {
+      await checkReachable(url); // before plugins load: a wrong URL fails in a few seconds
       const { registry } = await ctx.discover();
       await ctx.selectBackend(registry, o.backend);
       const worker = await startWorker({

@@ -45,7 +45,6 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const leaseMs = o.leaseSeconds * 1000;
   const queue = new Queue(QUEUE, { connection });
   const abort = new AbortController();
-  const runVariant = workerRunVariant(o.backend, () => ({ onEvent: () => {} }), abort.signal);
 
   const refuse = async (job: Job, token: string | undefined, reason: string): Promise<never> => {
     o.log(`refused ${job.id} (${job.data.label}): ${reason}`);
@@ -84,9 +83,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       }
     };
     try {
+      const runVariant = workerRunVariant(o.backend, () => ({ onEvent }), abort.signal);
       const result = await runVariant(
         { label: data.label, set: {}, raw: data.config, resolved },
-        { outDir: join(data.sweepDir, 'runs'), baseDir: data.baseDir, denseCache: join(data.sweepDir, 'dense'), leaseMs, reporter: { onEvent } },
+        { outDir: join(data.sweepDir, 'runs'), baseDir: data.baseDir, denseCache: join(data.sweepDir, 'dense'), leaseMs },
       );
       o.log(`finished ${job.id} (${data.label})`);
       return { runDir: result.runDir, complete: result.complete };
