@@ -18,15 +18,21 @@ export const DEFAULT_CHOICES: Record<string, string> = { 'pruning.scorer': 'magn
 /** The version of @lth/cli, for `lth --version`. */
 export const version = (JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { version: string }).version;
 
-const cliPackage = JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as { dependencies: Record<string, string> };
+const cliPackage = JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  /** @lth/backend-native: compiled at install, so an install without a compiler or OpenBLAS still succeeds. */
+  optionalDependencies?: Record<string, string>;
+};
 
 /**
  * The plugins lth loads (the trust rule, README "Plugins"): the distribution's own (the CLI's
- * @lth dependencies), and those the user's project declares (its package.json dependencies and
- * lth.config.json "plugins"). Nothing else installed is imported.
+ * @lth dependencies, optional ones included when they are installed), and those the user's
+ * project declares (its package.json dependencies and lth.config.json "plugins"). Nothing else
+ * installed is imported.
  */
 export async function discover(stderr: NodeJS.WritableStream = process.stderr, project = process.cwd()): Promise<LoadedPlugins> {
-  const firstParty = { from: resolve(here, '..'), names: Object.keys(cliPackage.dependencies).filter((n) => n.startsWith('@lth/')) };
+  const names = Object.keys({ ...cliPackage.dependencies, ...cliPackage.optionalDependencies }).filter((n) => n.startsWith('@lth/'));
+  const firstParty = { from: resolve(here, '..'), names };
   const loaded = await loadPlugins({ project, firstParty });
   loaded.registry.setDefaultChoices(DEFAULT_CHOICES);
   for (const f of loaded.failures) stderr.write(`lth: warning: skipped plugin package ${f.package.name} (${f.package.dir}): ${f.error.message}\n`);
