@@ -1,4 +1,4 @@
-import { type BranchContext, type BranchFiles, type BranchResult, type BranchTrainRequest, deriveSeed, type Masks, type TensorMap, tf } from '@lth/core';
+import { type BranchContext, type BranchFiles, type BranchResult, type BranchTrainRequest, deriveSeed, type Masks, randomPruneMasks, type TensorMap, tf } from '@lth/core';
 import { checkBranch } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Curve, checkInstability, instability, type InstabilityOptions } from './instability.js';
@@ -97,6 +97,22 @@ describe('instability on a permuted pair of two-unit networks (known path)', () 
       ['copy-k0-0-s0', 0, masks],
       ['copy-k0-1-s1', 0, masks],
     ]);
+  });
+
+  it('with random: also the paths of random pruning at the level\'s per-layer counts, with the random-prune control\'s masks', async () => {
+    const files = memoryFiles();
+    const { ctx, calls } = fakeContext({ files });
+    const row = await instability.run(ctx, options({ random: true, points: 5 }));
+    const random = randomPruneMasks(masks, deriveSeed(7, 'control', 1));
+    expect(calls.trains.map((t) => [t.key, t.masks])).toEqual([
+      ['copy-k0-0-s0', masks],
+      ['copy-k0-1-s1', masks],
+      ['random-copy-k0-0-s0', random],
+      ['random-copy-k0-1-s1', random],
+    ]);
+    expect((files.json.get('random-curve-k0.json') as Curve).points).toHaveLength(5);
+    // u and v are kept by both masks (2 of 2), so the random path is the same known one.
+    expect(row).toMatchObject({ lossBarrier_k0: 0.25, randomLossBarrier_k0: 0.25, randomErrorBarrier_k0: 1, randomStable_k0: false, randomTestError_k0: 0 });
   });
 
   it('gives a barrier of exactly 0 between identical copies, and calls them stable', async () => {

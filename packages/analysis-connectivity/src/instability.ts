@@ -10,7 +10,7 @@
  * snapshot), `copy-k<k>-<i>-s<seed>.*` (each trained copy, through core's resumable `train`), and
  * `curve-k<k>.json` (the path, saved after every α, so a killed branch resumes at the next α).
  */
-import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, type Masks, type Static, type TensorMap, tf, Type } from '@lth/core';
+import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, type Masks, randomPruneMasks, type Static, type TensorMap, tf, Type } from '@lth/core';
 import { alphas, barrier, interpolate } from './path.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +27,9 @@ export const instabilityOptions = Type.Object(
       minItems: 2,
       maxItems: 2,
       description: 'The two copies\' data-order seed labels (each copy trains with deriveSeed(seed, "instability", k, label)); equal labels give identical copies',
+    }),
+    random: Type.Boolean({
+      description: 'Also measure random pruning at the same sparsity: the same k and copies with the masks of the random-prune control of the level (each layer keeps the ticket\'s count at random positions); results prefixed "random"',
     }),
   },
   { additionalProperties: false },
@@ -49,7 +52,15 @@ export interface Curve {
   points: PathPoint[];
 }
 
-export const curveFile = (k: number) => `curve-k${k}.json`;
+/** Which subnetwork a path is of: the level's ticket, or random pruning at its per-layer sparsity. */
+interface Subnetwork {
+  /** '' for the ticket, 'random' for random pruning: prefixes its files and result keys. */
+  prefix: '' | 'random';
+  masks: Masks;
+}
+
+const tagged = (prefix: string, name: string) => (prefix ? `${prefix}-${name}` : name);
+export const curveFile = (k: number, prefix = '') => tagged(prefix, `curve-k${k}.json`);
 
 /** Every prunable weight kept: the dense network, for replaying θk. */
 function denseMasks(masks: Masks): Masks {
@@ -69,14 +80,14 @@ async function rewindPoint(ctx: BranchContext, k: number): Promise<TensorMap> {
 }
 
 /** The two copies trained from θk ⊙ m to the end, each with its own data order (resumable). */
-async function trainCopies(ctx: BranchContext, k: number, copies: number[]): Promise<[TensorMap, TensorMap]> {
+async function trainCopies(ctx: BranchContext, k: number, copies: number[], sub: Subnetwork): Promise<[TensorMap, TensorMap]> {
   const start = await rewindPoint(ctx, k);
   try {
     const out: TensorMap[] = [];
     // Keyed by position as well as seed: equal labels train twice (a determinism check, barrier 0).
     for (const [i, label] of copies.entries()) {
       const dataSeed = ctx.deriveSeed('instability', k, label);
-      const trained = await ctx.train({ key: `copy-k${k}-${i}-s${label}`, weights: start, masks: ctx.masks, startIteration: k, dataSeed, evaluate: false });
+      const trained = await ctx.train({ key: tagged(sub.prefix, `copy-k${k}-${i}-s${label}`), weights: start, masks: sub.masks, startIteration: k, dataSeed, evaluate: false });
       out.push(trained.final);
     }
     return [out[0], out[1]];
@@ -86,8 +97,8 @@ async function trainCopies(ctx: BranchContext, k: number, copies: number[]): Pro
 }
 
 /** Loss and error of θ(α) on the train subset and the test set. */
-function evaluatePoint(ctx: BranchContext, a: TensorMap, b: TensorMap, alpha: number): PathPoint {
-  const w = interpolate(a, b, alpha, ctx.masks);
+function evaluatePoint(ctx: BranchContext, a: TensorMap, b: TensorMap, alpha: number, masks: Masks): PathPoint {
+  const w = interpolate(a, b, alpha, masks);
   try {
     const train = ctx.evaluate(w, 'train');
     const test = ctx.evaluate(w, 'test');
@@ -98,38 +109,39 @@ function evaluatePoint(ctx: BranchContext, a: TensorMap, b: TensorMap, alpha: nu
 }
 
 /** The path at every α for rewind point k, reusing the points already saved (resumes at α granularity). */
-async function pathAt(ctx: BranchContext, k: number, o: InstabilityOptions): Promise<Curve> {
-  const file = curveFile(k);
+async function pathAt(ctx: BranchContext, k: number, o: InstabilityOptions, sub: Subnetwork): Promise<Curve> {
+  const file = curveFile(k, sub.prefix);
   const stored = ctx.files.has(file) ? ctx.files.readJson<Curve>(file) : undefined;
   const curve: Curve = { k, copies: o.copies, points: stored && stored.copies.join() === o.copies.join() ? stored.points : [] };
   const todo = alphas(o.points).filter((alpha) => !curve.points.some((p) => p.alpha === alpha));
   if (!todo.length) return curve;
-  const [a, b] = await trainCopies(ctx, k, o.copies);
+  const [a, b] = await trainCopies(ctx, k, o.copies, sub);
   try {
     for (const alpha of todo) {
-      curve.points = [...curve.points, evaluatePoint(ctx, a, b, alpha)].sort((p, q) => p.alpha - q.alpha);
+      curve.points = [...curve.points, evaluatePoint(ctx, a, b, alpha, sub.masks)].sort((p, q) => p.alpha - q.alpha);
       ctx.files.writeJson(file, curve);
     }
-    ctx.report(`k=${k}: path evaluated at ${o.points} points`);
+    ctx.report(`k=${k}${sub.prefix ? ` (${sub.prefix} pruning)` : ''}: path evaluated at ${o.points} points`);
     return curve;
   } finally {
     tf.dispose([...Object.values(a), ...Object.values(b)]);
   }
 }
 
-/** The numbers of one curve, named for the result row (suffix `_k<k>`). */
-export function curveResult(curve: Curve, threshold: number): BranchResult {
+/** The numbers of one curve, named for the result row (suffix `_k<k>`; `random` paths: `randomErrorBarrier_k<k>`, ...). */
+export function curveResult(curve: Curve, threshold: number, prefix = ''): BranchResult {
   const s = `_k${curve.k}`;
+  const name = (key: string) => (prefix ? `${prefix}${key[0]!.toUpperCase()}${key.slice(1)}` : key);
   const pick = (key: keyof PathPoint) => curve.points.map((p) => p[key]);
   const errorBarrier = barrier(pick('testError'));
   const ends = [curve.points[0], curve.points[curve.points.length - 1]];
   return {
-    [`errorBarrier${s}`]: errorBarrier,
-    [`lossBarrier${s}`]: barrier(pick('testLoss')),
-    [`trainErrorBarrier${s}`]: barrier(pick('trainError')),
-    [`trainLossBarrier${s}`]: barrier(pick('trainLoss')),
-    [`testError${s}`]: (ends[0].testError + ends[1].testError) / 2,
-    [`stable${s}`]: errorBarrier < threshold,
+    [name(`errorBarrier${s}`)]: errorBarrier,
+    [name(`lossBarrier${s}`)]: barrier(pick('testLoss')),
+    [name(`trainErrorBarrier${s}`)]: barrier(pick('trainError')),
+    [name(`trainLossBarrier${s}`)]: barrier(pick('trainLoss')),
+    [name(`testError${s}`)]: (ends[0].testError + ends[1].testError) / 2,
+    [name(`stable${s}`)]: errorBarrier < threshold,
   };
 }
 
@@ -148,11 +160,16 @@ export const instability: Branch<InstabilityOptions> = {
     description: 'Linear mode connectivity: the error barrier between two copies trained from θk ⊙ m with different data orders',
   },
   optionsSchema: instabilityOptions,
-  defaults: { rewindAt: [0], points: 31, threshold: 0.02, copies: [0, 1] },
+  defaults: { rewindAt: [0], points: 31, threshold: 0.02, copies: [0, 1], random: false },
   check: checkInstability,
   async run(ctx, o) {
     let row: BranchResult = { fractionRemaining: ctx.summary.fractionRemaining };
-    for (const k of [...o.rewindAt].sort((a, b) => a - b)) row = { ...row, ...curveResult(await pathAt(ctx, k, o), o.threshold) };
+    const subnetworks: Subnetwork[] = [{ prefix: '', masks: ctx.masks }];
+    // The seed of the level's controls: these are the masks the random-prune control trains.
+    if (o.random) subnetworks.push({ prefix: 'random', masks: randomPruneMasks(ctx.masks, ctx.deriveSeed('control', ctx.level)) });
+    for (const sub of subnetworks) {
+      for (const k of [...o.rewindAt].sort((a, b) => a - b)) row = { ...row, ...curveResult(await pathAt(ctx, k, o, sub), o.threshold, sub.prefix) };
+    }
     return row;
   },
 };

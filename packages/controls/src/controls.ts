@@ -11,20 +11,10 @@
  * For unstructured masks `random-prune` and `shuffle` have the same distribution (only per-layer
  * counts survive); both exist because papers name both.
  */
-import { API_VERSION, type Branch, type BranchContext, countKept, deriveSeed, keepRandom, type Masks, permutation, Type } from '@lth/core';
+import { API_VERSION, type Branch, type BranchContext, deriveSeed, type Masks, permutation, randomPruneMasks, Type } from '@lth/core';
 import { VERSION } from './version.js';
 
 const noOptions = Type.Object({}, { additionalProperties: false });
-
-/** Each layer keeps as many weights as the ticket, at positions drawn at random. */
-export function randomPruneMasks(masks: Masks, seed: (name: string) => number): Masks {
-  const out: Masks = {};
-  for (const [name, m] of Object.entries(masks)) {
-    const all = Array.from({ length: m.data.length }, (_, i) => i);
-    out[name] = { shape: [...m.shape], data: keepRandom(m.data.length, all, countKept(m), seed(name)) };
-  }
-  return out;
-}
 
 /** Each layer's mask permuted: entry i moves to position p[i]. */
 export function shuffledMasks(masks: Masks, seed: (name: string) => number): Masks {
@@ -60,7 +50,7 @@ const maskSeed = (ctx: BranchContext, kind: string) => (name: string) => deriveS
 export const reinit = control('reinit', "Control: the ticket's mask with fresh random weights (does θ0 matter?)", (ctx) => trainControl(ctx, ctx.masks, true));
 
 export const randomPrune = control('random-prune', "Control: each layer keeps the ticket's count of weights, chosen at random", (ctx) =>
-  trainControl(ctx, randomPruneMasks(ctx.masks, maskSeed(ctx, 'random-prune')), false),
+  trainControl(ctx, randomPruneMasks(ctx.masks, ctx.deriveSeed('control', ctx.level)), false),
 );
 
 export const shuffle = control('shuffle', "Control: the ticket's mask permuted within each layer", (ctx) =>

@@ -1,7 +1,7 @@
 import { type DependencyContainer, TOKENS } from '@lth/core';
 import { randomPrune, reinit, shuffle } from './controls.js';
 
-export { randomPrune, randomPruneMasks, reinit, shuffle, shuffledMasks } from './controls.js';
+export { randomPrune, reinit, shuffle, shuffledMasks } from './controls.js';
 export { VERSION } from './version.js';
 
 /** Adds this package's branches to `container` (called by the loader; importing registers nothing). */

@@ -1,4 +1,5 @@
 import type { HostTensor, Masks, ModelSpec, Scores } from './contracts.js';
+import { deriveSeed, keepRandom } from './seed.js';
 
 /**
  * How many weights a level prunes: `round(rate × remaining)`, halves rounded away from zero.
@@ -120,4 +121,19 @@ export function assertMasksShrink(previous: Masks, next: Masks): void {
       if (!prev.data[i] && nx.data[i]) throw new Error(`mask for "${name}" revived pruned weight ${i}: masks may only shrink`);
     }
   }
+}
+
+/**
+ * Random pruning at a ticket's sparsity: each layer keeps as many weights as in `masks`, at
+ * positions drawn uniformly. The seeds are those of the `random-prune` control (derived from the
+ * level's control seed, then the weight name), so an analysis of random pruning (the
+ * `instability` branch's `random` option) draws the very masks that control trains.
+ */
+export function randomPruneMasks(masks: Masks, controlSeed: number): Masks {
+  const out: Masks = {};
+  for (const [name, m] of Object.entries(masks)) {
+    const all = Array.from({ length: m.data.length }, (_, i) => i);
+    out[name] = { shape: [...m.shape], data: keepRandom(m.data.length, all, countKept(m), deriveSeed(controlSeed, 'random-prune', name)) };
+  }
+  return out;
 }

@@ -27,12 +27,15 @@ export interface InstabilityPoint {
   level: number;
   percentRemaining: number;
   k: number;
+  /** Random pruning at the level's per-layer sparsity (the branch's `random` option), not the ticket. */
+  random: boolean;
   /** Test error barrier (fraction). */
   errorBarrier: number;
   path: PathPoint[];
 }
 
-const BARRIER_KEY = /^errorBarrier_k(\d+)$/;
+// The ticket's `errorBarrier_k<k>`, and random pruning's `randomErrorBarrier_k<k>`.
+const BARRIER_KEY = /^(random)?[eE]rrorBarrier_k(\d+)$/;
 
 /** Every complete instability result of the run series (not controls), with its stored paths. */
 export function loadInstability(data: ReportData): InstabilityPoint[] {
@@ -45,14 +48,14 @@ export function loadInstability(data: ReportData): InstabilityPoint[] {
       for (const [key, value] of Object.entries(row.result)) {
         const m = BARRIER_KEY.exec(key);
         if (!m || typeof value !== 'number') continue;
-        const k = Number(m[1]);
-        const file = `curve-k${k}.json`;
+        const [random, k] = [Boolean(m[1]), Number(m[2])];
+        const file = `${random ? 'random-' : ''}curve-k${k}.json`;
         const path = files.has(file) ? files.readJson<{ points: PathPoint[] }>(file).points : [];
-        out.push({ series: s.name, replicate: row.replicate, level: row.level, percentRemaining: 100 * remaining, k, errorBarrier: value, path });
+        out.push({ series: s.name, replicate: row.replicate, level: row.level, percentRemaining: 100 * remaining, k, random, errorBarrier: value, path });
       }
     }
   }
-  return out.sort((a, b) => a.series.localeCompare(b.series) || a.replicate - b.replicate || a.level - b.level || a.k - b.k);
+  return out.sort((a, b) => a.series.localeCompare(b.series) || a.replicate - b.replicate || a.level - b.level || Number(a.random) - Number(b.random) || a.k - b.k);
 }
 
 const config = {
@@ -66,12 +69,13 @@ const config = {
 };
 
 const levelLabel = (p: Pick<InstabilityPoint, 'level' | 'percentRemaining'>) => `level ${p.level} (${p.percentRemaining.toPrecision(3)}% remaining)`;
+const pruningLabel = (p: InstabilityPoint) => (p.random ? 'random pruning' : 'ticket');
 const manySeries = (points: InstabilityPoint[]) => new Set(points.map((p) => p.series)).size > 1;
 
 /** Test error along the path, one line per k (and replicate), a panel per level. */
 function pathChart(points: InstabilityPoint[]): ChartSpec {
   const values = points.flatMap((p) =>
-    p.path.map((q) => ({ panel: manySeries(points) ? `${p.series}: ${levelLabel(p)}` : levelLabel(p), k: `k = ${p.k}`, replicate: p.replicate, alpha: q.alpha, error: 100 * q.testError })),
+    p.path.map((q) => ({ panel: `${manySeries(points) ? `${p.series}: ` : ''}${levelLabel(p)}${p.random ? ', random pruning' : ''}`, k: `k = ${p.k}`, replicate: p.replicate, alpha: q.alpha, error: 100 * q.testError })),
   );
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -127,10 +131,11 @@ function barrierChart(points: InstabilityPoint[], c: { id: string; title: string
 
 /** The connectivity charts of a report, or none when no run has an instability result. */
 export function connectivityCharts(data: ReportData): ChartSpec[] {
-  const points = loadInstability(data);
+  const all = loadInstability(data);
+  const points = all.filter((p) => !p.random);
   if (!points.length) return [];
-  return [
-    pathChart(points.filter((p) => p.path.length)),
+  const charts = [
+    pathChart(all.filter((p) => p.path.length)),
     barrierChart(points, {
       id: 'instability-vs-k',
       title: 'Instability vs rewind iteration',
@@ -148,4 +153,18 @@ export function connectivityCharts(data: ReportData): ChartSpec[] {
       lineTitle: 'rewind point',
     }),
   ];
+  if (all.some((p) => p.random)) {
+    charts.push(
+      barrierChart(all, {
+        id: 'instability-ticket-vs-random',
+        title: 'Instability: tickets vs random pruning',
+        caption:
+          'The error barrier of the ticket and of random pruning at the same per-layer sparsity (the masks of the random-prune control), against the weights remaining. The paper finds IMP subnetworks stable where random pruning at the same sparsity is not.',
+        x: 'percentRemaining',
+        line: (p) => `${pruningLabel(p)}, k = ${p.k}`,
+        lineTitle: 'subnetwork',
+      }),
+    );
+  }
+  return charts;
 }
