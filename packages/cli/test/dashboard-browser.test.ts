@@ -9,7 +9,7 @@
  * With LTH_DOCS_SCREENSHOTS=1 it also saves the dashboard's screenshots into docs/.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,8 @@ describe('lth serve in a browser', () => {
     await promisify(execFile)(process.execPath, [bin, 'run', join(dir, 'short.json'), '--backend', 'cpu', '--out', runs], { cwd: dir });
     const runDir = join(runs, readdirSync(runs).find((d) => d.startsWith('short-'))!);
     await promisify(execFile)(process.execPath, [bin, 'report', runDir], { cwd: dir });
+    // A damaged line in level 1's metrics: named in a warning, the rest still drawn.
+    appendFileSync(join(runDir, 'replicate-0', 'level-1', 'metrics.jsonl'), '{"iteration": 50, "trainLo\n');
 
     const { page, errors } = await open(url);
     const row = page.locator('#run-list tr[data-id^="short-"]');
@@ -148,6 +150,7 @@ describe('lth serve in a browser', () => {
     await row.locator('a').click();
     await page.locator('#charts[data-ready="true"]').waitFor({ timeout: 60_000 });
     expect(await page.locator('#results a', { hasText: 'report.html' }).count()).toBe(1);
+    expect(await page.locator('#run-warnings').innerText()).toMatch(/replicate-0\/level-1\/metrics\.jsonl: line 6 is not an evaluation record/);
     // Its curves: a line per level and split; a legend click picks level 0 and the others fade.
     await expect.poll(() => page.locator('#curves .mark-line path').count(), { timeout: 30_000 }).toBe(2 * 3 * 3);
     expect(await page.locator('#curves .mark-line path[opacity="0.12"]').count()).toBe(0);
@@ -158,6 +161,11 @@ describe('lth serve in a browser', () => {
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await expect.poll(() => page.locator('#curves .mark-line path[opacity="0.12"]').count(), { timeout: 10_000 }).toBe(2 * 3 * 2);
     expect(await tooltip(page, '#chart-accuracy-early-stop')).toMatch(/test accuracy at early stop \(%\), mean\s*\d+\.\d\d/);
+    // The mouse wheel zooms: the axes get other ticks.
+    const ticks = () => page.locator('#chart-accuracy-early-stop .role-axis-label text').allTextContents();
+    const before = await ticks();
+    await page.mouse.wheel(0, -400);
+    await expect.poll(ticks, { timeout: 10_000 }).not.toEqual(before);
     expect(errors).toEqual([]);
     await page.context().close();
 
