@@ -139,7 +139,14 @@ export type LayerDescription =
   /** `activation(conv2d(x, kernel, stride 1, 'same') + bias)` on NHWC, kernel [kh, kw, in, filters]. */
   | { type: 'conv2d'; name: string; kernel: string; bias: string; filters: number; kernelSize: [number, number]; activation: 'relu' | 'linear' }
   /** Max-pooling over `size`×`size` windows with stride `size` ('valid'). */
-  | { type: 'maxpool'; size: number };
+  | { type: 'maxpool'; size: number }
+  /**
+   * Inference batch norm over the channels (the last axis), then the activation:
+   * `activation((x − mean) / √(variance + epsilon) · gamma + beta)` with the running statistics.
+   */
+  | { type: 'batchnorm'; name: string; gamma: string; beta: string; mean: string; variance: string; epsilon: number; activation: 'relu' | 'linear' }
+  /** The mean over the spatial axes: NHWC [batch, h, w, c] → [batch, c]. */
+  | { type: 'globalavgpool' };
 
 /** A model's architecture for exporters: its input and its layers; the last layer gives the logits. */
 export interface ModelDescription {

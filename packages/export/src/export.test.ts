@@ -163,7 +163,9 @@ describe('exportTicket', () => {
     await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'x'), model: bare, dataset })).rejects.toThrow(/does not describe its architecture/);
     const conv = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'conv2d' } as never, ...description.layers] }) };
     await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'y'), model: conv, dataset })).rejects.toThrow(/sparse export supports fully connected models .* this model has conv2d, flatten, dense/);
-    const norm = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'batchnorm' } as never, ...description.layers] }) };
-    await expect(exportTicket(ticket, { exporter: tfjsExporter, outDir: join(dir, 'y'), model: norm, dataset })).rejects.toThrow(/tfjs export supports flatten, dense, conv2d and maxpool layers .* this model has batchnorm/);
+    const recurrent = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'lstm' } as never, ...description.layers] }) };
+    await expect(exportTicket(ticket, { exporter: tfjsExporter, outDir: join(dir, 'y'), model: recurrent, dataset })).rejects.toThrow(
+      /tfjs export supports flatten, dense, conv2d, maxpool, globalavgpool and batchnorm \(folded\) layers .* this model has lstm/,
+    );
   });
 });

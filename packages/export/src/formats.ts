@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ExportTicket, type LayerDescription, type ModelDescription, tf, UserError } from '@lth/core';
 import { type DenseLayerInput, encodeSparseModel, toFloat16 } from '@lth/sparse-runtime';
+import { foldBatchNorm } from './fold.js';
 import { TFJS_WEIGHTS_FILE } from './tfjs-exporter.js';
 import type { Ticket } from './ticket.js';
 import { VERSION } from './version.js';
@@ -77,7 +78,7 @@ export interface TfjsArtifacts {
 }
 
 /** Layers the tfjs export writes; anything else in a description is refused. */
-const TFJS_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool']);
+const TFJS_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool', 'globalavgpool']);
 
 /** One Keras layer config of the Sequential model, from a layer description. */
 function kerasLayer(l: LayerDescription, index: number): { class_name: string; config: Record<string, unknown> } {
@@ -85,6 +86,8 @@ function kerasLayer(l: LayerDescription, index: number): { class_name: string; c
   switch (l.type) {
     case 'flatten':
       return { class_name: 'Flatten', config: { ...base, name: `flatten_${index}`, data_format: 'channels_last' } };
+    case 'globalavgpool':
+      return { class_name: 'GlobalAveragePooling2D', config: { ...base, name: `global_average_pooling2d_${index}`, data_format: 'channels_last' } };
     case 'maxpool':
       return { class_name: 'MaxPooling2D', config: { ...base, name: `max_pooling2d_${index}`, pool_size: [l.size, l.size], strides: [l.size, l.size], padding: 'valid', data_format: 'channels_last' } };
     case 'conv2d':
@@ -92,8 +95,11 @@ function kerasLayer(l: LayerDescription, index: number): { class_name: string; c
         class_name: 'Conv2D',
         config: { ...base, name: l.name, filters: l.filters, kernel_size: l.kernelSize, strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], activation: l.activation, use_bias: true },
       };
-    default:
+    case 'dense':
       return { class_name: 'Dense', config: { ...base, name: l.name, units: l.units, activation: l.activation, use_bias: true } };
+    default:
+      // Batch norm is folded away before this (foldBatchNorm); anything else was refused.
+      throw new Error(`no tfjs layer for a ${l.type} layer`);
   }
 }
 
@@ -141,17 +147,19 @@ function storedWeight(name: string, shape: number[], data: Float32Array, quantiz
 
 /**
  * The ticket as a Keras-style Sequential model in TensorFlow.js's `layers-model` format, which
- * `tf.loadLayersModel` reads: dense, conv2d (3×3 'same'), max-pool and flatten layers, so the
- * LeNet family and Conv-2/4/6 (their dropout is training-only). Pruned weights are stored as
+ * `tf.loadLayersModel` reads: dense, conv2d (3×3 'same'), max-pool, global average pool and
+ * flatten layers, with batch norm folded into the layer before it (`foldBatchNorm`), so the
+ * LeNet family, Conv-2/4/6 (their dropout is training-only) and VGG. Pruned weights are stored as
  * zeros (the format is dense). `quantize` stores every weight through the weights manifest's
  * standard quantization (`{ dtype: 'float16' }`, or `{ dtype: 'uint8', scale, min }`), which tfjs
  * widens back to float32 at load.
  */
-export function tfjsArtifacts(ticket: ExportTicket, quantize: TfjsQuantization = 'none'): TfjsArtifacts {
+export function tfjsArtifacts(exported: ExportTicket, quantize: TfjsQuantization = 'none'): TfjsArtifacts {
+  const ticket = foldBatchNorm(exported);
   const { description } = ticket;
   const unsupported = [...new Set(description.layers.filter((l) => !TFJS_LAYERS.has(l.type)).map((l) => l.type))];
   if (unsupported.length || !description.layers.length) {
-    throw new UserError(`the tfjs export supports flatten, dense, conv2d and maxpool layers (the LeNet family, Conv-2/4/6); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
+    throw new UserError(`the tfjs export supports flatten, dense, conv2d, maxpool, globalavgpool and batchnorm (folded) layers (the LeNet family, Conv-2/4/6, VGG); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
   }
   const first = description.layers[0]!;
   if (first.type === 'dense' && description.inputShape.length > 1) {

@@ -5,6 +5,7 @@
  * ticket reading and the re-check on the test set are shared by every format.
  */
 export * from './export.js';
+export * from './fold.js';
 export * from './formats.js';
 export * from './onnx.js';
 export * from './onnx-runtime.js';

@@ -1,5 +1,6 @@
 import { type ExportTicket, type LayerDescription, UserError } from '@lth/core';
 import onnxProto from 'onnx-proto';
+import { foldBatchNorm } from './fold.js';
 import { VERSION } from './version.js';
 
 const { onnx } = onnxProto;
@@ -13,7 +14,7 @@ export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'logits';
 
 /** Layers the ONNX export writes; anything else in a description is refused. */
-const ONNX_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool']);
+const ONNX_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool', 'globalavgpool']);
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
@@ -43,17 +44,19 @@ function convKernelToOihw(data: Float32Array, [kh, kw, cin, cout]: number[]): Fl
 /**
  * The ticket as an ONNX model (opset 13), for onnxruntime and every ONNX tool. The input is
  * `[batch, ...inputShape]` in lth's own layout (NHWC for images), the output the logits
- * `[batch, classes]`. Dense layers are `Gemm`; convolutions (3×3 'same', stride 1) run in ONNX's
+ * `[batch, classes]`. Batch norm is folded into the layer before it (`foldBatchNorm`). Dense
+ * layers are `Gemm`; convolutions (3×3 'same', stride 1) and pooling run in ONNX's
  * NCHW between a `Transpose` after the input and one before the `Flatten`, so the flattened
  * order is lth's (row-major NHWC) and the dense kernels are stored as trained. Pruned weights are
  * stored as zeros (ONNX initializers are dense). The source of the ticket is in `metadata_props`
  * under `lth` (JSON).
  */
-export function onnxModelBytes(ticket: ExportTicket): Uint8Array {
+export function onnxModelBytes(exported: ExportTicket): Uint8Array {
+  const ticket = foldBatchNorm(exported);
   const { description, provenance } = ticket;
   const unsupported = [...new Set(description.layers.filter((l) => !ONNX_LAYERS.has(l.type)).map((l) => l.type))];
   if (unsupported.length || !description.layers.length) {
-    throw new UserError(`the onnx export supports flatten, dense, conv2d and maxpool layers (the LeNet family, Conv-2/4/6); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
+    throw new UserError(`the onnx export supports flatten, dense, conv2d, maxpool, globalavgpool and batchnorm (folded) layers (the LeNet family, Conv-2/4/6, VGG); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
   }
   const first = description.layers[0]!;
   if (first.type === 'dense' && description.inputShape.length > 1) {
@@ -94,6 +97,13 @@ export function onnxModelBytes(ticket: ExportTicket): Uint8Array {
       case 'maxpool':
         toNchw(true, i);
         node('MaxPool', [current], `max_pool_${i}`, [ints('kernel_shape', [l.size, l.size]), ints('strides', [l.size, l.size])]);
+        break;
+      case 'globalavgpool':
+        // [batch, c, 1, 1] → [batch, c]: with one pixel left, NCHW and NHWC flatten alike.
+        toNchw(true, i);
+        node('GlobalAveragePool', [current], `global_average_pool_${i}`);
+        node('Flatten', [current], `flatten_${i}`, [int('axis', 1)]);
+        nchw = false;
         break;
       case 'flatten':
         toNchw(false, i);

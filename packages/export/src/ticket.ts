@@ -47,11 +47,15 @@ export function selectLevel(store: RunStore, replicate: number, choice: LevelCho
   return good.reduce((a, b) => (b.fractionRemaining < a.fractionRemaining ? b : a));
 }
 
-/** Reads a complete level: masks, and the final weights the description names, masked. */
+/** Reads a complete level: masks, and the final weights and buffers (batch-norm statistics) the description names, masked. */
 export function readTicket(store: RunStore, summary: LevelSummary, description: ModelDescription): Ticket {
   const level = store.replicate(summary.replicate).level(summary.level);
   level.verify(summary, `Rerun the level (lth run <config> --redo-from ${summary.level}) before exporting it.`);
-  const names = description.layers.flatMap((l) => (l.type === 'dense' || l.type === 'conv2d' ? [l.kernel, l.bias] : []));
+  const names = description.layers.flatMap((l) => {
+    if (l.type === 'dense' || l.type === 'conv2d') return [l.kernel, l.bias];
+    if (l.type === 'batchnorm') return [l.gamma, l.beta, l.mean, l.variance];
+    return [];
+  });
   const masks = level.readMasks();
   const tensors = level.readFinal(names);
   const weights: Ticket['weights'] = {};

@@ -233,3 +233,19 @@ describe('resnet option A shortcut', () => {
     tf.dispose([even, odd, a, b, g]);
   });
 });
+
+describe('vgg describes itself for exporters', () => {
+  it('conv (linear) then batch norm with ReLU per step, max-pools between blocks, a global average pool, the linear output; every name is a state tensor', () => {
+    const spec = byName(vgg, 'vgg-11', { width: 0.0625 });
+    const d = spec.describe!();
+    expect(d.inputShape).toEqual([32, 32, 3]);
+    expect(d.layers.map((l) => l.type).join(' ')).toBe(
+      'conv2d batchnorm maxpool conv2d batchnorm maxpool conv2d batchnorm conv2d batchnorm maxpool conv2d batchnorm conv2d batchnorm maxpool conv2d batchnorm conv2d batchnorm globalavgpool dense',
+    );
+    expect(d.layers[1]).toEqual({ type: 'batchnorm', name: 'conv1/bn', gamma: 'conv1/bn/gamma', beta: 'conv1/bn/beta', mean: 'conv1/bn/mean', variance: 'conv1/bn/variance', epsilon: BN_EPSILON, activation: 'relu' });
+    expect(d.layers.at(-1)).toMatchObject({ type: 'dense', kernel: 'output/kernel', units: 10, activation: 'linear' });
+    const names = d.layers.flatMap((l) => (l.type === 'batchnorm' ? [l.gamma, l.beta, l.mean, l.variance] : l.type === 'conv2d' || l.type === 'dense' ? [l.kernel, l.bias] : []));
+    expect(new Set(names)).toEqual(new Set(stateNames(spec)));
+    for (const l of d.layers) if (l.type === 'conv2d') expect(spec.shapes[l.kernel]![3]).toBe(l.filters);
+  });
+});

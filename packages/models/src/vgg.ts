@@ -1,5 +1,5 @@
-import { API_VERSION, type ModelFactory, type ModelSpec, type Static, type TensorMap, tf, Type, UserError } from '@lth/core';
-import { batchNorm, conv, dense, imageShape, LayerTable, maxPool2 } from './layers.js';
+import { API_VERSION, type LayerDescription, type ModelFactory, type ModelSpec, type Static, type TensorMap, tf, Type, UserError } from '@lth/core';
+import { BN_EPSILON, batchNorm, conv, dense, imageShape, LayerTable, maxPool2 } from './layers.js';
 import { VERSION } from './version.js';
 
 /** Channels of each 3×3 convolution; 0 marks a 2×2 max-pool (the CIFAR plans of OpenLTH). */
@@ -78,6 +78,22 @@ export function vggSpec(options: VggOptions, data: { inputShape: number[]; numCl
   return {
     ...table.describe(o.outputLayer),
     init: (seed) => table.init(seed),
+    // The inference architecture: batch norm with its running statistics.
+    describe: () => ({
+      inputShape: [...data.inputShape],
+      layers: [
+        ...steps.flatMap((step): LayerDescription[] =>
+          step === 'pool'
+            ? [{ type: 'maxpool', size: 2 }]
+            : [
+                { type: 'conv2d', name: step, kernel: `${step}/kernel`, bias: `${step}/bias`, filters: table.shapes[`${step}/kernel`]![3]!, kernelSize: [3, 3], activation: 'linear' },
+                { type: 'batchnorm', name: `${step}/bn`, gamma: `${step}/bn/gamma`, beta: `${step}/bn/beta`, mean: `${step}/bn/mean`, variance: `${step}/bn/variance`, epsilon: BN_EPSILON, activation: 'relu' },
+              ],
+        ),
+        { type: 'globalavgpool' },
+        { type: 'dense', name: o.outputLayer, kernel: `${o.outputLayer}/kernel`, bias: `${o.outputLayer}/bias`, units: data.numClasses, activation: 'linear' },
+      ],
+    }),
     forward: (wts, x, training) => tf.tidy(() => run(wts, x, training ? {} : undefined)),
     forwardTrain(wts, x) {
       const buffers: TensorMap = {};
