@@ -58,6 +58,6 @@ describe('lth landscape', () => {
     expect(level.stderr).toMatch(/\/branches\/0\/levels: level 7 does not exist/);
     const examples = await lth('landscape', runDir, '--examples', 'many', '--backend', 'cpu');
     expect(examples.code).toBe(2);
-    expect(examples.stderr).toMatch(/--examples many: write a whole number/);
+    expect(examples.stderr).toMatch(/--examples many: give a whole number/);
   }, 120_000);
 });

@@ -1,13 +1,6 @@
-import { UserError } from '@lth/core';
 import type { AddCommand } from '../context.js';
+import { wholeNumber } from '../options.js';
 import { parseLevels, runBranchOn } from './branch.js';
-
-/** A whole number for an option, or the user's error naming it. */
-function integer(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UserError(`${flag} ${value}: write a whole number, e.g. ${flag} 31`, flag);
-  return n;
-}
 
 /**
  * `lth landscape <runDir>`: the `landscape` branch (@lth/analysis-landscape) on an existing run,
@@ -27,9 +20,9 @@ export const addLandscapeCommand: AddCommand = (program, ctx) => {
     .action(async (dir: string, o: { levels?: string; grid?: string; steps?: string; examples?: string; plane?: string; backend: string }) => {
       const entry: { use: string } & Record<string, unknown> = { use: 'landscape' };
       if (o.levels) entry.levels = parseLevels(o.levels);
-      if (o.grid !== undefined) entry.grid = integer('--grid', o.grid);
-      if (o.steps !== undefined) entry.steps = integer('--steps', o.steps);
-      if (o.examples !== undefined) entry.examples = integer('--examples', o.examples);
+      if (o.grid !== undefined) entry.grid = wholeNumber('--grid', o.grid);
+      if (o.steps !== undefined) entry.steps = wholeNumber('--steps', o.steps);
+      if (o.examples !== undefined) entry.examples = wholeNumber('--examples', o.examples);
       if (o.plane !== undefined) entry.plane = o.plane;
       await runBranchOn(ctx, dir, entry, o.backend);
     });

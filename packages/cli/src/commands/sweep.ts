@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import { datasetCache, expandSweep, planSweep, preflightVariants, type PluginRegistry, runSweep, UserError } from '@lth/core';
 import type { AddCommand, CliContext } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 import { SweepQueue, statusLines } from '../queue/sweep.js';
 import { checkReachable, shownUrl } from '../queue/redis.js';
 import { ConsoleReporter, summaryTable } from '../reporter.js';
@@ -25,11 +26,7 @@ export const addSweepCommand: AddCommand = (program, ctx) => {
     .argument('<sweep>', 'JSON sweep file: a run config plus "vary", "variants" and "controls"')
     .option('--out <dir>', 'parent directory of sweep directories', 'runs')
     .option('--png', 'also render the report charts as PNG')
-    .option('--jobs <n>', 'train up to n variants at once, each in a worker process (same results as 1)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs ${v}: give a whole number of parallel runs, e.g. --jobs 2`, '--jobs');
-      return n;
-    }, 1)
+    .option('--jobs <n>', 'train up to n variants at once, each in a worker process (same results as 1)', wholeNumberOption('--jobs', 1), 1)
     .option('--queue <redis-url>', 'queue the runs on Redis (redis://host:port[/db]) for `lth worker` processes on any machine sharing --out, and wait')
     .option('--detach', 'with --queue: queue the runs and return at once')
     .option('--status', 'with --queue: show where each run of the sweep stands (queued/active/done/failed, per worker)')

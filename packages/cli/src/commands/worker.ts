@@ -1,13 +1,7 @@
-import { UserError } from '@lth/core';
 import type { AddCommand } from '../context.js';
+import { wholeNumberOption } from '../options.js';
 import { checkReachable } from '../queue/redis.js';
 import { startWorker } from '../queue/worker.js';
-
-const whole = (flag: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} ${v}: give a whole number ≥ ${min}`, flag);
-  return n;
-};
 
 /** `lth worker <redis-url>`: trains queued runs of any sweep (`lth sweep --queue`) until stopped. */
 export const addWorkerCommand: AddCommand = (program, ctx) => {
@@ -15,8 +9,8 @@ export const addWorkerCommand: AddCommand = (program, ctx) => {
     .command('worker')
     .description('train runs queued by `lth sweep --queue` (start any number, on machines that share the sweep directory); Ctrl-C stops it')
     .argument('<redis-url>', 'the queue: redis://host:port[/db]')
-    .option('--concurrency <n>', 'runs trained at once, each in a process of its own', whole('--concurrency', 1), 1)
-    .option('--lease <seconds>', 'how long a run stays claimed without a sign of life: a killed worker\'s run is taken over this long after', whole('--lease', 2), 30)
+    .option('--concurrency <n>', 'runs trained at once, each in a process of its own', wholeNumberOption('--concurrency', 1), 1)
+    .option('--lease <seconds>', 'how long a run stays claimed without a sign of life: a killed worker\'s run is taken over this long after', wholeNumberOption('--lease', 2), 30)
     .addOption(ctx.backendOption())
     .action(async (url: string, o: { concurrency: number; lease: number; backend: string }) => {
       await checkReachable(url); // before plugins load: a wrong URL fails in a few seconds
