@@ -10,6 +10,12 @@ export interface ChartSpec {
   title: string;
   caption: string;
   spec: TopLevelSpec;
+  /**
+   * A chart that vega cannot make live (the rotatable 3D surfaces): the page runs `script`, the
+   * source of a function `(element, data)`, instead of vega-embed, and keeps the static SVG of
+   * `spec` if it throws.
+   */
+  live?: { script: string; data: unknown };
 }
 
 const SPREAD = 'band: min–max over replicates';

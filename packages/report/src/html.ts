@@ -74,6 +74,23 @@ function notes(data: ReportData): string {
 }
 
 /**
+ * Each live chart's own script (after vega's builds, which it may use), run on its element with its
+ * data; if it throws, the static SVG stays.
+ */
+function liveScripts(charts: ChartSpec[]): string {
+  return charts
+    .filter((chart) => chart.live)
+    .map(
+      (chart) =>
+        `<script>(function (draw) {\n  var el = document.querySelector('[data-live="live-${chart.id}"]');\n` +
+        `  try { draw(el, JSON.parse(document.getElementById('live-${chart.id}').textContent)); }\n` +
+        `  catch (error) { console.warn('chart ${chart.id} stays static: ' + error); }\n` +
+        `})(${chart.live!.script.replace(/<\/(script)/gi, '<\\/$1')});</script>`,
+    )
+    .join('\n');
+}
+
+/**
  * The report page: one self-contained HTML file (inline CSS, SVG and scripts, no network). Each
  * chart is its static SVG, replaced by the live chart (tooltips, zoom, legend picks) where
  * JavaScript runs; with JavaScript off the SVG stays.
@@ -83,8 +100,8 @@ export function reportHtml(data: ReportData, charts: { chart: ChartSpec; svg: st
   const figures = charts
     .map(
       ({ chart, svg }) =>
-        `<figure id="${chart.id}">\n<div class="chart" data-vega-spec="spec-${chart.id}">\n${svg}\n</div>\n` +
-        `<script type="application/json" id="spec-${chart.id}">${scriptJson(chart.spec)}</script>\n` +
+        `<figure id="${chart.id}">\n<div class="chart" ${chart.live ? `data-live="live-${chart.id}"` : `data-vega-spec="spec-${chart.id}"`}>\n${svg}\n</div>\n` +
+        `<script type="application/json" id="${chart.live ? 'live' : 'spec'}-${chart.id}">${scriptJson(chart.live ? chart.live.data : chart.spec)}</script>\n` +
         `<figcaption>${escapeHtml(chart.caption)}</figcaption>\n</figure>`,
     )
     .join('\n');
@@ -110,6 +127,7 @@ ${landscapeTable(data)}
 ${resultsTable(data)}
 ${data.branches.length ? `<h2 id="branches">Branches</h2>\n<p class="meta">Each run's branches.csv holds the same rows.</p>\n${branchTables(data)}` : ''}
 ${charts.length ? `${inlineVegaScripts()}\n<script>${EMBED_SCRIPT}</script>` : ''}
+${liveScripts(charts.map(({ chart }) => chart))}
 </body>
 </html>
 `;

@@ -9,6 +9,7 @@ import { RunStore } from '@lth/core';
 import type { TopLevelSpec } from 'vega-lite';
 import { CHART_FONT, type ChartSpec } from './charts.js';
 import type { ReportData } from './data.js';
+import { DEFAULT_VIEW, type SurfaceViewData, surfaceQuads, surfaceViewScript } from './landscape-3d.js';
 
 /** What the landscape branch writes (its files' shapes, read here as plain JSON). */
 interface Curves {
@@ -175,40 +176,6 @@ function surfaceChart(landscapes: LevelLandscape[], manySeries: boolean): ChartS
   };
 }
 
-/** A view of the surfaces from the front left, above: azimuth and elevation of the eye. */
-const VIEW = { azimuth: (-35 * Math.PI) / 180, elevation: (30 * Math.PI) / 180 };
-
-/**
- * One surface as screen-space quads, farthest first (the painter's order): x = α, y = β, height =
- * log loss scaled to [0, 1] by `logRange`, rotated by the view's azimuth and tilted by its
- * elevation, then shifted right by `offset` (panels side by side in one view).
- */
-export function surfaceQuads(axis: number[], z: number[][], logRange: [number, number], offset: number): { polygon: [number, number][]; loss: number; depth: number }[] {
-  const [lo, hi] = logRange;
-  const height = (v: number) => (hi > lo ? (Math.log10(v) - lo) / (hi - lo) : 0) * 1.2;
-  const { azimuth: a, elevation: e } = VIEW;
-  const project = (x: number, y: number, h: number) => {
-    const xr = x * Math.cos(a) - y * Math.sin(a);
-    const yr = x * Math.sin(a) + y * Math.cos(a);
-    return { sx: offset + xr, sy: h * Math.cos(e) + yr * Math.sin(e), depth: yr * Math.cos(e) - h * Math.sin(e) };
-  };
-  const quads: { polygon: [number, number][]; loss: number; depth: number }[] = [];
-  for (let r = 0; r + 1 < axis.length; r++) {
-    for (let c = 0; c + 1 < axis.length; c++) {
-      const corners = [
-        [c, r],
-        [c + 1, r],
-        [c + 1, r + 1],
-        [c, r + 1],
-      ].map(([i, j]) => project(axis[i!]!, axis[j!]!, height(z[j!]![i!]!)));
-      const loss = (z[r]![c]! + z[r]![c + 1]! + z[r + 1]![c]! + z[r + 1]![c + 1]!) / 4;
-      const polygon = corners.map((p) => [p.sx, p.sy] as [number, number]);
-      quads.push({ polygon: [...polygon, polygon[0]!], loss, depth: corners.reduce((s, p) => s + p.depth, 0) / 4 });
-    }
-  }
-  return quads.sort((p, q) => q.depth - p.depth);
-}
-
 function surface3dChart(landscapes: LevelLandscape[], manySeries: boolean): ChartSpec | null {
   const withSurface = landscapes.filter((l) => l.surface);
   if (!withSurface.length) return null;
@@ -219,18 +186,24 @@ function surface3dChart(landscapes: LevelLandscape[], manySeries: boolean): Char
   const titles: unknown[] = [];
   withSurface.forEach((l, i) => {
     const offset = i * 3.2;
-    for (const q of surfaceQuads(l.surface!.axis, capped[i]!, logRange, offset)) {
+    for (const q of surfaceQuads(l.surface!.axis, capped[i]!, logRange, offset, DEFAULT_VIEW)) {
       features.push({ type: 'Feature', geometry: { type: 'Polygon', coordinates: [q.polygon] }, properties: { loss: q.loss } });
     }
     titles.push({ x: offset, y: 2.05, text: panelName(l, manySeries) });
   });
+  const live: SurfaceViewData = {
+    panels: withSurface.map((l, i) => ({ title: panelName(l, manySeries), axis: l.surface!.axis, z: capped[i]! })),
+    logRange,
+    view: DEFAULT_VIEW,
+  };
   return {
     id: 'landscape-3d',
     title: 'Loss surfaces around θT: dense network vs tickets (3D)',
     caption:
       'The training-loss surfaces of the 2D slices above, drawn in 3D: height and colour are the (log) training loss, on one scale for every ' +
       'panel; α and β run over the same range in every panel. The same seeded directions, masked and filter-normalised per level. ' +
-      `Losses above ${LOSS_CAP} are drawn at ${LOSS_CAP}.`,
+      `Losses above ${LOSS_CAP} are drawn at ${LOSS_CAP}. In the HTML page, drag a surface to turn them all (the static view stays where JavaScript is off).`,
+    live: { script: surfaceViewScript(), data: live },
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: { text: 'Loss surfaces around θT (training loss, 3D)', subtitle: 'height and colour: log training loss, one scale for every panel' },
