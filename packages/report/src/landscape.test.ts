@@ -7,6 +7,7 @@ import { loadReportData } from './data.js';
 import { contourLevels, contourSegments, loadLandscapes } from './landscape.js';
 import { writeReport } from './report.js';
 import { writeFixtureRun } from './test-utils/fixtures.js';
+import { writeLandscapeFixture } from './test-utils/landscape.js';
 
 let dir: string;
 beforeEach(() => {
@@ -33,24 +34,13 @@ describe('contours', () => {
   });
 });
 
-/** A landscape branch's files at one level, as @lth/analysis-landscape writes them. */
-function writeLandscape(runDir: string, level: number, scale: number, complete = true): void {
-  const store = new RunStore(runDir).replicate(0).level(level).branch('landscape', '0123456789ab');
-  const axis = [-1, -0.5, 0, 0.5, 1];
-  const curve = (b: number) => axis.map((a) => 0.05 + scale * (a * a + b * b));
-  const curves = (b: number) => ({ trainLoss: curve(b), trainAccuracy: curve(b).map(() => 0.9), testLoss: curve(b).map((v) => v + 0.05), testAccuracy: curve(b).map(() => 0.88) });
-  store.writeJson('line.json', { alphas: axis, ...curves(0) });
-  store.writeJson('surface.json', { axis, rows: axis.map((b, i) => (complete || i < 2 ? curves(b) : null)) });
-  store.writeResult({ trainLoss: 0.05 });
-}
-
 describe('landscape section of the report', () => {
   it('draws the dense network and its tickets side by side, and their 1D slices, from the branch files', async () => {
     const runDir = join(dir, 'run');
     writeFixtureRun(runDir, { label: 'lenet-fixture', control: null, variant: {}, offset: 0 }, 1, [0, 1, 2, 3]);
-    writeLandscape(runDir, 0, 3);
-    writeLandscape(runDir, 2, 1);
-    writeLandscape(runDir, 3, 0.5, false); // a 2D grid still being computed: its line only
+    writeLandscapeFixture(runDir, 0, 3);
+    writeLandscapeFixture(runDir, 2, 1);
+    writeLandscapeFixture(runDir, 3, 0.5, { complete: false }); // a 2D grid still being computed: its line only
     // A plane through solutions (another setting of the branch) is not drawn with the random planes.
     new RunStore(runDir).replicate(0).level(1).branch('landscape', 'ba9876543210').writeJson('line.json', { plane: 'solutions', alphas: [0], trainLoss: [1], trainAccuracy: [1], testLoss: [1], testAccuracy: [1] });
     const landscapes = loadLandscapes(loadReportData(runDir));
