@@ -89,24 +89,16 @@ function sendFile(reply: FastifyReply, file: string) {
   return reply.type(TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream').send(readFileSync(file));
 }
 
-/** Builds the app (without listening): for `startDashboard` and for tests that inject requests. */
-export function dashboardApp(options: Required<Pick<DashboardOptions, 'root'>> & DashboardOptions): FastifyInstance {
-  const root = resolve(options.root);
-  const pollMs = options.pollMs ?? 500;
-  const app = Fastify({ logger: false });
-  const streams = new Set<() => void>();
-
-  // A page elsewhere that resolves its own name to 127.0.0.1 (DNS rebinding) sends its own Host: refused.
-  app.addHook('onRequest', async (req, reply) => {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (LOOPBACK.has(options.host ?? '127.0.0.1') && !LOOPBACK.has(host)) await reply.code(403).send({ error: `host ${host} is not this machine` });
-  });
-
+/** The client page, its script and style, and the vega builds it runs on. */
+function clientRoutes(app: FastifyInstance): void {
   app.get('/', (_req, reply) => sendFile(reply, resolve(STATIC, 'index.html')));
   for (const name of ['app.js', 'style.css']) app.get(`/${name}`, (_req, reply) => sendFile(reply, resolve(STATIC, name)));
   for (const name of VEGA_PACKAGES) app.get(`/vendor/${name}.js`, (_req, reply) => sendFile(reply, vegaBrowserBuild(name)));
   app.get('/vendor/embed.js', (_req, reply) => reply.type(TYPES['.js']!).send(EMBED_SCRIPT));
+}
 
+/** The JSON API: the list, a run, the charts of runs and sweeps, the live curves' spec. */
+function apiRoutes(app: FastifyInstance, root: string): void {
   app.get('/api/runs', async () => readCatalog(root));
 
   app.get<{ Querystring: { id?: string } }>('/api/run', async (req, reply) => {
@@ -116,7 +108,7 @@ export function dashboardApp(options: Required<Pick<DashboardOptions, 'root'>> &
   });
 
   // The live curves' spec, without data: the stream fills it.
-  app.get('/api/curves-spec', async () => levelCurvesChart([], { title: 'Learning curves (live)' }).spec);
+  app.get('/api/curves-spec', async () => levelCurvesChart([], { title: 'Learning curves (live)', width: 300 }).spec);
 
   app.get<{ Querystring: { id?: string | string[] } }>('/api/charts', async (req, reply) => {
     const dirs = ids(req.query.id).map((id) => resolveInside(root, id));
@@ -128,7 +120,11 @@ export function dashboardApp(options: Required<Pick<DashboardOptions, 'root'>> &
       return reply.code(422).send({ error: (error as Error).message });
     }
   });
+}
 
+/** `/api/stream`: a replicate's evaluations as server-sent events; open streams end when the app closes. */
+function streamRoute(app: FastifyInstance, root: string, pollMs: number): void {
+  const open = new Set<() => void>();
   app.get<{ Querystring: { id?: string; replicate?: string } }>('/api/stream', (req, reply) => {
     const dir = runDirOf(root, String(req.query.id ?? ''));
     const replicate = Number(req.query.replicate ?? 0);
@@ -138,23 +134,34 @@ export function dashboardApp(options: Required<Pick<DashboardOptions, 'root'>> &
     const stop = stream(root, dir, replicate, pollMs, reply.raw);
     const end = () => {
       stop();
-      streams.delete(end);
+      open.delete(end);
       reply.raw.end();
     };
-    streams.add(end);
+    open.add(end);
     req.raw.on('close', end);
   });
+  app.addHook('onClose', async () => {
+    for (const end of [...open]) end();
+  });
+}
 
+/** Builds the app (without listening): for `startDashboard` and for tests that inject requests. */
+export function dashboardApp(options: Required<Pick<DashboardOptions, 'root'>> & DashboardOptions): FastifyInstance {
+  const root = resolve(options.root);
+  const app = Fastify({ logger: false });
+  // A page elsewhere that resolves its own name to 127.0.0.1 (DNS rebinding) sends its own Host: refused.
+  app.addHook('onRequest', async (req, reply) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (LOOPBACK.has(options.host ?? '127.0.0.1') && !LOOPBACK.has(host)) await reply.code(403).send({ error: `host ${host} is not this machine` });
+  });
+  clientRoutes(app);
+  apiRoutes(app, root);
+  streamRoute(app, root, options.pollMs ?? 500);
   // Files of the runs directory only: ids that leave it (.., absolute, links out) are refused.
   app.get<{ Params: { '*': string } }>('/files/*', (req, reply) => {
     const file = resolveInside(root, req.params['*']);
-    if (!file) return reply.code(404).send({ error: 'not a file of the runs directory' });
-    if (!statSync(file).isFile()) return reply.code(404).send({ error: 'not a file' });
+    if (!file || !statSync(file).isFile()) return reply.code(404).send({ error: 'not a file of the runs directory' });
     return sendFile(reply, file);
-  });
-
-  app.addHook('onClose', async () => {
-    for (const end of [...streams]) end();
   });
   return app;
 }
