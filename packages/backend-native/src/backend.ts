@@ -23,6 +23,20 @@ export class NativeBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
+  /**
+   * The path each named masked weight's updates took since `resetKernelPaths()`: `sparse`,
+   * `dense`, or `sparse+dense` (core's KernelPathReporter: recorded in the level summary).
+   */
+  kernelPaths(): Record<string, string> {
+    const paths = new Map<string, Set<string>>();
+    for (const u of this.sparse.usage()) if (u.name) paths.set(u.name, (paths.get(u.name) ?? new Set()).add(u.path));
+    return Object.fromEntries([...paths].sort(([a], [b]) => a.localeCompare(b)).map(([name, set]) => [name, [...set].sort().reverse().join('+')]));
+  }
+
+  resetKernelPaths(): void {
+    this.sparse.resetUsage();
+  }
+
   /** A float32 output buffer for a native kernel; pass it to `makeTensorInfo` right after. */
   allocFloat32(length: number): Float32Array {
     return this.pool.acquire(length);

@@ -125,6 +125,12 @@ describe.skipIf(skipReason !== undefined)('IMP with sparse kernels on and off (c
     const pathsOf = (name: string) => new Set(backend.sparse.usage().filter((u) => u.name === name).map((u) => u.path));
     for (const name of model.prunable) expect(pathsOf(name)).toEqual(new Set(['dense', 'sparse']));
     for (const l of LAYERS) expect(pathsOf(`${l}/bias`)).toEqual(new Set(['dense']));
+    // The same, as core reads it for the level summary (KernelPathReporter).
+    const paths = backend.kernelPaths();
+    for (const name of model.prunable) expect(paths[name]).toBe('sparse+dense');
+    for (const l of LAYERS) expect(paths[`${l}/bias`]).toBe('dense');
+    backend.resetKernelPaths();
+    expect(backend.kernelPaths()).toEqual({});
     sparse.forEach((s, level) => {
       const d = dense[level]!;
       for (const name of model.prunable) expect(Buffer.from(s.masks[name]!.data).equals(Buffer.from(d.masks[name]!.data))).toBe(true);

@@ -546,4 +546,24 @@ export interface LevelSummary {
   backend: string;
   /** sha256 of the level's files when it completed (file name → hex), checked on resume. */
   digests?: Record<string, string>;
+  /**
+   * The kernels that trained each masked weight, where the backend has more than one path (the
+   * native backend: `sparse` or `dense`; `sparse+dense` if both served the level).
+   */
+  kernelPaths?: Record<string, string>;
+}
+
+/**
+ * A backend with more than one kernel path for masked training (e.g. sparse kernels for pruned
+ * layers) says which path each weight took since the last reset; core records it per level.
+ */
+export interface KernelPathReporter {
+  kernelPaths(): Record<string, string>;
+  resetKernelPaths(): void;
+}
+
+/** The active backend's `KernelPathReporter`, when it is one. */
+export function kernelPathReporter(backend: unknown): KernelPathReporter | undefined {
+  const b = backend as Partial<KernelPathReporter> | undefined;
+  return typeof b?.kernelPaths === 'function' && typeof b.resetKernelPaths === 'function' ? (b as KernelPathReporter) : undefined;
 }
