@@ -92,7 +92,43 @@ export interface TrainLoopOptions {
  * iterations on fixed train/validation/test sets.
  * Returns the final weights (owned by the caller) and the evaluation records.
  */
-export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: EvalRecord[] } {
+export function trainLoop(o: TrainLoopOptions): TrainLoopResult {
+  const steps = trainSteps(o);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * `trainLoop` that gives the event loop a turn at every progress update (signal handlers, lease
+ * timers, servers run meanwhile) and stops there, throwing `signal.reason`, once `signal` is
+ * aborted. The weights it owned are disposed either way; what was written stays (a stopped level
+ * has no summary, so it is trained again on resume).
+ */
+export async function trainLoopAsync(o: TrainLoopOptions & { signal?: AbortSignal }): Promise<TrainLoopResult> {
+  o.signal?.throwIfAborted();
+  const steps = trainSteps(o);
+  try {
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+      await new Promise((resolve) => setImmediate(resolve));
+      o.signal?.throwIfAborted();
+    }
+  } finally {
+    // Runs the loop's own cleanup when it stopped between chunks (a no-op when it finished or threw).
+    steps.return(undefined as never);
+  }
+}
+
+export interface TrainLoopResult {
+  final: TensorMap;
+  records: EvalRecord[];
+}
+
+/** The loop itself, paused (`yield`) after each progress update; the two drivers above run it. */
+function* trainSteps(o: TrainLoopOptions): Generator<void, TrainLoopResult, void> {
   const names = stateNames(o.model);
   const trainable = o.model.weightNames;
   const buffers = o.model.buffers ?? [];
@@ -160,7 +196,10 @@ export function trainLoop(o: TrainLoopOptions): { final: TensorMap; records: Eva
       lastLoss = value.dataSync()[0];
       tf.dispose([value, batch.x, batch.y, ...Object.values(grads)]);
       if (!Number.isFinite(lastLoss)) throw new DivergedError(it, `loss ${lastLoss}`);
-      if (o.onProgress && ((it + 1) % progressEvery === 0 || it + 1 === o.totalIterations)) o.onProgress(it + 1, lastLoss);
+      if ((it + 1) % progressEvery === 0 || it + 1 === o.totalIterations) {
+        o.onProgress?.(it + 1, lastLoss);
+        yield;
+      }
     }
     snapshot(o.totalIterations);
     evalNow(o.totalIterations);

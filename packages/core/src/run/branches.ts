@@ -32,7 +32,7 @@ async function branchTrain(ctx: RunContext, rep: ReplicateState, level: number, 
     optimizerState: request.optimizerState && copy(request.optimizerState),
     lr: request.lr,
   };
-  const result = trainStage(ctx, rep, { masks: request.masks, start, batches, level, endIteration: request.endIteration, evaluate: request.evaluate });
+  const result = await trainStage(ctx, rep, { masks: request.masks, start, batches, level, endIteration: request.endIteration, evaluate: request.evaluate });
   files.writeTensors(weightsFile, result.final, { kind: 'branch-train', key: request.key });
   files.writeJson(recordsFile, { records: result.records });
   return { final: result.final, records: result.records };
@@ -64,7 +64,7 @@ function branchContext(ctx: RunContext, rep: ReplicateState, level: number, name
         return stored.readSummary();
       }
       const started = Date.now();
-      const result = trainStage(ctx, rep, { masks, start, batches: rep.batches, level, metrics: stored });
+      const result = await trainStage(ctx, rep, { masks, start, batches: rep.batches, level, metrics: stored });
       const summary = levelSummary(ctx, rep.replicate, level, masks, result.records, started);
       stored.write(masks, result.final, summary);
       disposeMap(result.final);

@@ -59,6 +59,12 @@ export interface RunOptions {
    * progress (distributed workers: a holder that dies on any host loses it when it expires).
    */
   leaseMs?: number;
+  /**
+   * Stops the run at the next progress update (every 25 iterations) once aborted, throwing
+   * `signal.reason` after the usual cleanup (the run's lock released, tensors disposed). The level
+   * in training has no summary yet, so rerunning the same command trains it again (Ctrl-C in the CLI).
+   */
+  signal?: AbortSignal;
   /** Called with each level's starting weights (masked, before training): for tests and debugging. */
   onLevelStart?(replicate: number, level: number, weights: import('../contracts.js').TensorMap, masks: import('../contracts.js').Masks): void;
 }

@@ -10,7 +10,7 @@ import { applySanityCheck } from '../sanity-checks.js';
 import { assertMasksShrink, sparsityReport } from '../pruning.js';
 import { deriveSeed } from '../seed.js';
 import type { LevelStore } from '../store/run-store.js';
-import { applyMasks, maskTensors, trainLoop } from '../train.js';
+import { applyMasks, maskTensors, trainLoopAsync, type TrainLoopOptions, type TrainLoopResult } from '../train.js';
 import type { RunContext } from './context.js';
 import { disposeMap, type ReplicateState } from './replicate.js';
 import { createScorerContext } from './scorer-context.js';
@@ -96,7 +96,11 @@ export interface TrainRequest {
  * Takes ownership of `start`'s tensors; returns the final weights, the evaluation records and the
  * scorer's accumulated statistic (when asked for).
  */
-export function trainStage(ctx: RunContext, rep: Pick<ReplicateState, 'replicate'>, request: TrainRequest): { final: TensorMap; records: EvalRecord[]; accumulated?: TensorMap } {
+export async function trainStage(
+  ctx: RunContext,
+  rep: Pick<ReplicateState, 'replicate'>,
+  request: TrainRequest,
+): Promise<{ final: TensorMap; records: EvalRecord[]; accumulated?: TensorMap }> {
   const { start, masks, level } = request;
   const maskT = maskTensors(masks);
   const weights = applyMasks(start.weights, maskT);
@@ -111,7 +115,7 @@ export function trainStage(ctx: RunContext, rep: Pick<ReplicateState, 'replicate
   request.metrics?.startMetrics();
   try {
     const total = request.endIteration ?? ctx.timing.totalIterations;
-    const result = runLoop(level, {
+    const result = await runLoop(level, {
       model: ctx.model,
       weights,
       masks,
@@ -131,6 +135,7 @@ export function trainStage(ctx: RunContext, rep: Pick<ReplicateState, 'replicate
         ctx.report({ type: 'eval', replicate: rep.replicate, level, metrics: record });
       },
       onProgress: (iteration, loss) => ctx.report({ type: 'progress', replicate: rep.replicate, level, iteration, total, loss }),
+      signal: ctx.options.signal,
       onStep: accumulator
         ? (w, g, iteration) => {
             const next = tf.tidy(() => accumulator.step(accumulated!, { weights: w, gradients: g, iteration }, scorerOptions));
@@ -146,10 +151,10 @@ export function trainStage(ctx: RunContext, rep: Pick<ReplicateState, 'replicate
   }
 }
 
-/** The masked loop; a divergence is said of the level it happened in. */
-function runLoop(level: number, options: Parameters<typeof trainLoop>[0]): ReturnType<typeof trainLoop> {
+/** The masked loop, stopping at a progress update once the run's `signal` is aborted; a divergence is said of the level it happened in. */
+async function runLoop(level: number, options: TrainLoopOptions & { signal?: AbortSignal }): Promise<TrainLoopResult> {
   try {
-    return trainLoop(options);
+    return await trainLoopAsync(options);
   } catch (error) {
     throw error instanceof DivergedError ? error.atLevel(level) : error;
   }
@@ -197,7 +202,7 @@ export async function trainLevel(ctx: RunContext, rep: ReplicateState, level: nu
   ctx.report({ type: 'level-start', replicate: rep.replicate, level, fractionRemaining, startIteration: start.iteration });
   const accumulator = level < ctx.plan.levels ? ctx.scorer.accumulator : undefined;
   const stored = rep.store.level(level);
-  const result = trainStage(ctx, rep, {
+  const result = await trainStage(ctx, rep, {
     masks,
     start,
     batches: rep.batches,
