@@ -11,7 +11,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -166,6 +166,13 @@ describe('lth serve in a browser', () => {
     const before = await ticks();
     await page.mouse.wheel(0, -400);
     await expect.poll(ticks, { timeout: 10_000 }).not.toEqual(before);
+    // Two runs ticked in the list: their charts side by side, series named by run directory.
+    for (const prefix of ['short-', 'live-']) await page.locator(`#run-list tr[data-id^="${prefix}"] input[type=checkbox]`).check();
+    await page.locator('#compare').click();
+    await page.locator('main h2', { hasText: 'Comparing 2 runs' }).waitFor({ timeout: 30_000 });
+    await page.locator('#charts[data-ready="true"]').waitFor({ timeout: 60_000 });
+    const legend = await page.locator('#chart-accuracy-early-stop .role-legend-label text').allTextContents();
+    expect(legend).toContain(`${basename(runDir)}: short`);
     expect(errors).toEqual([]);
     await page.context().close();
 
