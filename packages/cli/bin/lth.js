@@ -8,4 +8,5 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-process.exitCode = await main(process.argv);
+// Ctrl-C and SIGTERM stop a run cleanly (exit 130 and 143): main handles them for the whole process.
+process.exitCode = await main(process.argv, undefined, { handleSignals: true });

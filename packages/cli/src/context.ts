@@ -77,12 +77,17 @@ export interface CliContext {
   selectBackend(registry: PluginRegistry, name: string): Promise<void>;
   /** The reporter for training progress: the one in `io`, else progress bars on stderr. */
   reporter(): Reporter;
+  /** Aborted by Ctrl-C or SIGTERM (when `main` handles signals): long commands pass it to core, which stops at the next progress update. */
+  signal: AbortSignal;
+  /** Ends the progress bar the last `reporter()` drew (cursor shown again); says where the run was, e.g. "replicate 0, level 3". */
+  endProgress(): string | undefined;
 }
 
 /** A command's file exports one of these: it adds the command (with its options and action) to the program. */
 export type AddCommand = (program: Command, ctx: CliContext) => void;
 
-export function cliContext(io: MainIO): CliContext {
+export function cliContext(io: MainIO, signal: AbortSignal = new AbortController().signal): CliContext {
+  let progress: ConsoleReporter | undefined;
   return {
     io,
     out: (line) => io.stdout.write(`${line}\n`),
@@ -95,6 +100,8 @@ export function cliContext(io: MainIO): CliContext {
       // tfjs-node is an optional extra: its absence is no news.
       for (const s of backend.skipped) if (s.name !== 'tensorflow') io.stderr.write(`lth: backend ${s.name} unavailable: ${s.reason}\n`);
     },
-    reporter: () => io.reporter ?? new ConsoleReporter(io.stderr),
+    reporter: () => io.reporter ?? (progress = new ConsoleReporter(io.stderr)),
+    signal,
+    endProgress: () => progress?.interrupt(),
   };
 }

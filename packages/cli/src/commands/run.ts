@@ -26,6 +26,7 @@ export const addRunCommand: AddCommand = (program, ctx) => {
         baseDir: dirname(resolve(file)),
         reporter: ctx.reporter(),
         redoFrom: o.redoFrom,
+        signal: ctx.signal,
       });
       ctx.out(summaryTable(result.summary));
     });
