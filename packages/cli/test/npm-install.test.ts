@@ -92,10 +92,8 @@ interface Result {
 }
 
 async function exec(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const t0 = Date.now();
   try {
     const { stdout, stderr } = await run(file, args, { cwd, env: cleanEnv(env), maxBuffer: 64 << 20 });
-    if (process.env.TIMING) console.error(`TIMING ${((Date.now() - t0) / 1000).toFixed(1)} s ${file} ${args.slice(0, 3).join(' ')}`);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
