@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lth } from './test-utils/in-process.js';
 
 const DATA = { inputShape: [8, 8, 3], numClasses: 3 };
-const MODEL = { depth: 2, width: 0.0625, dense: [8], dropout: 0.2 };
+const MODEL = { depth: 2 as const, width: 0.0625, dense: [8], dropout: 0.2 };
 const config = {
   name: 'export-conv',
   seed: 0,

@@ -8,7 +8,7 @@ import '@lth/core/testing'; // registers tfjs's CPU backend
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ExportTicket, type ModelDescription, type TensorMap, tf } from '@lth/core';
+import { type ExportTicket, type LayerDescription, type ModelDescription, type TensorMap, tf } from '@lth/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { foldBatchNorm, onnxExporter, tfjsExporter } from './index.js';
 
@@ -47,7 +47,7 @@ describe('foldBatchNorm', () => {
   it('refuses a batch norm that follows the input or a layer with an activation, naming it', () => {
     const weights = {};
     expect(() => foldBatchNorm({ description: { inputShape: [2], layers: [bn('first')] }, weights, masks: {}, provenance: {} })).toThrow(/batch norm "first" follows the input/);
-    const conv = { type: 'conv2d', name: 'c', kernel: 'c/kernel', bias: 'c/bias', filters: 2, kernelSize: [3, 3], activation: 'relu' } as const;
+    const conv: LayerDescription = { type: 'conv2d', name: 'c', kernel: 'c/kernel', bias: 'c/bias', filters: 2, kernelSize: [3, 3], activation: 'relu' };
     expect(() => foldBatchNorm({ description: { inputShape: [4, 4, 1], layers: [conv, bn('after')] }, weights, masks: {}, provenance: {} })).toThrow(
       /batch norm "after" follows a conv2d layer with relu activation; exporters fold batch norm into a linear dense or conv2d layer/,
     );

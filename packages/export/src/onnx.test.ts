@@ -66,7 +66,7 @@ describe('onnxModelBytes in onnxruntime', () => {
     const bytes = onnxModelBytes(exportOf(ticket, description, { run: '/runs/x', level: 1 }));
     const model = onnxProto.onnx.ModelProto.decode(bytes);
     expect(model.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', 13]]);
-    expect(model.graph!.node.map((n) => n.opType)).toEqual(['Flatten', 'Gemm', 'Relu', 'Gemm']);
+    expect(model.graph!.node!.map((n) => n.opType)).toEqual(['Flatten', 'Gemm', 'Relu', 'Gemm']);
     expect(onnxMetadata(bytes)).toEqual({ run: '/runs/x', level: 1 });
 
     const x = values(5 * 6, 9);
@@ -94,7 +94,7 @@ describe('onnxModelBytes in onnxruntime', () => {
     };
     const ticket = ticketOf({ 'c1/kernel': [3, 3, 2, 3], 'c1/bias': [3], 'c2/kernel': [3, 3, 3, 4], 'c2/bias': [4], 'out/kernel': [36, 3], 'out/bias': [3] });
     const bytes = onnxModelBytes(exportOf(ticket, description, {}));
-    expect(onnxProto.onnx.ModelProto.decode(bytes).graph!.node.map((n) => n.opType)).toEqual(['Transpose', 'Conv', 'Relu', 'Conv', 'Relu', 'MaxPool', 'Transpose', 'Flatten', 'Gemm']);
+    expect(onnxProto.onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType)).toEqual(['Transpose', 'Conv', 'Relu', 'Conv', 'Relu', 'MaxPool', 'Transpose', 'Flatten', 'Gemm']);
     const x = values(4 * 72, 5);
     const w = tensors(ticket);
     const ours = tf.tidy(() => {

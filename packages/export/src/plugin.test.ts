@@ -8,7 +8,7 @@ import '@lth/core/testing'; // registers tfjs's CPU backend
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { API_VERSION, type Dataset, type Exporter, type LevelSummary, loadPlugins, type ModelDescription, type ModelSpec, rootContainer, TOKENS, tf, Type } from '@lth/core';
+import { API_VERSION, type Dataset, type Exporter, type LevelSummary, loadPlugins, type ModelDescription, type ModelSpec, rootContainer, type TensorMap, TOKENS, tf, Type } from '@lth/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportTicket, onnxExporter, quantizeUint8, register, type Ticket } from './index.js';
 
@@ -69,7 +69,7 @@ describe('the exporter plugin kind', () => {
     const exporter = registry.get<Exporter>('exporter', 'json');
 
     const description: ModelDescription = { inputShape: [3], layers: [{ type: 'dense', name: 'd', kernel: 'd/kernel', bias: 'd/bias', units: 2, activation: 'linear' }] };
-    const model = { describe: () => description, forward: (w, x) => tf.tidy(() => tf.add(tf.matMul(x as tf.Tensor2D, w['d/kernel'] as tf.Tensor2D), w['d/bias']!)) } as ModelSpec;
+    const model = { describe: () => description, forward: (w: TensorMap, x: tf.Tensor) => tf.tidy(() => tf.add(tf.matMul(x as tf.Tensor2D, w['d/kernel'] as tf.Tensor2D), w['d/bias']!)) } as unknown as ModelSpec;
     // Known answer: x · [[1, 0], [0, 1], [1, -1]] + [0, 0.5]; the class is 0 when x0 + x2 > x1 − x2 + 0.5.
     const x = Float32Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1);
     const split = { x, y: Int32Array.of(0, 1, 0, 0), count: 4 };
