@@ -77,8 +77,12 @@ export interface CliContext {
   selectBackend(registry: PluginRegistry, name: string): Promise<void>;
   /** The reporter for training progress: the one in `io`, else progress bars on stderr. */
   reporter(): Reporter;
-  /** Aborted by Ctrl-C or SIGTERM (when `main` handles signals): long commands pass it to core, which stops at the next progress update. */
-  signal: AbortSignal;
+  /**
+   * Aborted by Ctrl-C or SIGTERM: long commands pass it to core, which stops at the next progress
+   * update. Reading it (or asking for `reporter()`) is what makes `main` handle those signals for
+   * the command; a command that handles them itself (serve, worker) uses neither.
+   */
+  readonly signal: AbortSignal;
   /** Ends the progress bar the last `reporter()` drew (cursor shown again); says where the run was, e.g. "replicate 0, level 3". */
   endProgress(): string | undefined;
 }
@@ -86,7 +90,13 @@ export interface CliContext {
 /** A command's file exports one of these: it adds the command (with its options and action) to the program. */
 export type AddCommand = (program: Command, ctx: CliContext) => void;
 
-export function cliContext(io: MainIO, signal: AbortSignal = new AbortController().signal): CliContext {
+/** Ctrl-C and SIGTERM for the commands that want them: the signal they abort, and `arm()`, which installs the handlers (once). */
+export interface Interrupts {
+  signal: AbortSignal;
+  arm(): void;
+}
+
+export function cliContext(io: MainIO, interrupts: Interrupts = { signal: new AbortController().signal, arm: () => {} }): CliContext {
   let progress: ConsoleReporter | undefined;
   return {
     io,
@@ -100,8 +110,14 @@ export function cliContext(io: MainIO, signal: AbortSignal = new AbortController
       // tfjs-node is an optional extra: its absence is no news.
       for (const s of backend.skipped) if (s.name !== 'tensorflow') io.stderr.write(`lth: backend ${s.name} unavailable: ${s.reason}\n`);
     },
-    reporter: () => io.reporter ?? (progress = new ConsoleReporter(io.stderr)),
-    signal,
+    reporter: () => {
+      interrupts.arm();
+      return io.reporter ?? (progress = new ConsoleReporter(io.stderr));
+    },
+    get signal() {
+      interrupts.arm();
+      return interrupts.signal;
+    },
     endProgress: () => progress?.interrupt(),
   };
 }

@@ -1,7 +1,7 @@
 import { DivergedError, UserError } from '@lth/core';
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.js';
-import { cliContext, type MainIO, version } from './context.js';
+import { cliContext, type Interrupts, type MainIO, version } from './context.js';
 
 export { discover, type MainIO } from './context.js';
 
@@ -25,9 +25,9 @@ const STOP_GRACE_MS = 3000;
 export interface MainOptions {
   /**
    * Handle SIGINT and SIGTERM for the process (the `lth` binary does; in-process callers do
-   * not): the first aborts `ctx.signal` and the command stops at its next chance, the cursor is
-   * shown again and the message says where the run was; a second one, or the grace period,
-   * exits at once.
+   * not), for the commands that train (they use `ctx.signal` or `ctx.reporter()`): the first
+   * aborts `ctx.signal` and the command stops at its next chance, the cursor is shown again and
+   * the message says where the run was; a second one, or the grace period, exits at once.
    */
   handleSignals?: boolean;
 }
@@ -36,8 +36,11 @@ function interruptedMessage(where: string | undefined): string {
   return where ? `lth: interrupted at ${where}; rerun the same command to resume\n` : 'lth: interrupted\n';
 }
 
-/** Installs the signal handlers; returns the function that removes them. */
-function handleSignals(controller: AbortController, endProgress: () => string | undefined, io: MainIO): () => void {
+/**
+ * Signal handling for the commands that ask for it (`ctx.signal`, `ctx.reporter()`): `arm()`
+ * installs the handlers once; `disarm()` removes them.
+ */
+function signalHandling(controller: AbortController, endProgress: () => string | undefined, io: MainIO, enabled: boolean): Interrupts & { disarm(): void } {
   const exitNow = (error: InterruptedError) => {
     io.stderr.write(interruptedMessage(endProgress()));
     process.exit(error.exitCode);
@@ -48,11 +51,19 @@ function handleSignals(controller: AbortController, endProgress: () => string | 
     controller.abort(error);
     setTimeout(() => exitNow(error), STOP_GRACE_MS).unref();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  let armed = false;
+  return {
+    signal: controller.signal,
+    arm() {
+      if (!enabled || armed) return;
+      armed = true;
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    },
+    disarm() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
   };
 }
 
@@ -68,9 +79,11 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const controller = new AbortController();
-  const ctx = cliContext(io, controller.signal);
+  let endProgress = (): string | undefined => undefined;
+  const interrupts = signalHandling(controller, () => endProgress(), io, options.handleSignals === true);
+  const ctx = cliContext(io, interrupts);
+  endProgress = ctx.endProgress;
   for (const addCommand of COMMANDS) addCommand(program, ctx);
-  const removeSignalHandlers = options.handleSignals ? handleSignals(controller, ctx.endProgress, io) : () => {};
 
   try {
     await program.parseAsync(argv);
@@ -99,6 +112,6 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     io.stderr.write(`lth: internal error: ${what}\n`);
     return 1;
   } finally {
-    removeSignalHandlers();
+    interrupts.disarm();
   }
 }
