@@ -33,7 +33,8 @@ function curvePanel(measure: 'Loss' | 'Accuracy', size: { width: number; height:
     mark: { type: 'line', strokeWidth: 1.4, point: { filled: true, size: 14 } },
     encoding: {
       x: { field: 'iteration', type: 'quantitative', title: 'iteration' },
-      y: { field: 'value', type: 'quantitative', title: name, scale: { zero: false } },
+      // Loss on a log scale: the first evaluations' loss would flatten the rest of the curve.
+      y: { field: 'value', type: 'quantitative', title: measure === 'Loss' ? 'loss (log scale)' : name, scale: measure === 'Loss' ? { type: 'log' } : { zero: false } },
       color: { field: 'level', type: 'ordinal', scale: { scheme: 'viridis', reverse: true }, title: 'level' },
       strokeDash: {
         field: 'split',
