@@ -7,11 +7,18 @@
 // whole grid and a whole power iteration would take.
 //
 //   node tools/bench/landscape.mjs [--backend auto|cpu|wasm|native] [--examples 2000] [--points 5]
-//                                  [--products 3] [--grid 31] [--eval-examples 10000] [--no-conv] [--json]
+//                                  [--products 3] [--grid 31] [--eval-examples 10000] [--chunk 1000]
+//                                  [--no-conv] [--json]
+//
+// --chunk: examples per forward pass (EvalSet's chunk; the branches use its default, 1000).
+// Besides wall time it reports the process's CPU time per point (user + system, all threads): on a
+// machine shared with other jobs the wall time is inflated by waiting for a core, the CPU time much
+// less, so CPU time / cores is a lower bound of what an idle machine would take.
 //
 // Build first (npm install at the root builds every package). Keep it short on a shared machine:
 // the defaults time a few points and products and extrapolate linearly (a grid point's cost is
 // linear in the examples; a grid is grid² points, the 1D line `steps` more).
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './args.mjs';
@@ -30,6 +37,7 @@ const pointsToTime = Number(option('points', '5'));
 const productsToTime = Number(option('products', '3'));
 const grid = Number(option('grid', '31'));
 const evalExamples = Number(option('eval-examples', '10000'));
+const chunk = Number(option('chunk', '1000'));
 
 /** A dataset of `count` random examples of `inputShape` (all splits the same). */
 function randomDataset(inputShape, count) {
@@ -46,6 +54,14 @@ function time(f) {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/** Wall and CPU seconds (user + system, every thread of the process) of `f`. */
+function timeBoth(f) {
+  const cpu = process.cpuUsage();
+  const wall = time(f);
+  const used = process.cpuUsage(cpu);
+  return { wall, cpu: (used.user + used.system) / 1e6 };
+}
+
 function bench(name, model, inputShape) {
   const dataset = randomDataset(inputShape, examples);
   const final = model.init(1);
@@ -54,15 +70,18 @@ function bench(name, model, inputShape) {
     const d = landscapeDirection(model, final, masks, 100 + i, false);
     return Object.fromEntries(Object.entries(d).map(([n, t]) => [n, tf.tensor(t.data, t.shape, 'float32')]));
   });
-  const set = new EvalSet(dataset, dataset.train, examples);
+  const set = new EvalSet(dataset, dataset.train, examples, chunk);
   const point = (alpha, beta) => {
     const w = tf.tidy(() => Object.fromEntries(Object.entries(final).map(([n, t]) => [n, dirs[0][n] ? tf.add(t, tf.add(tf.mul(dirs[0][n], alpha), tf.mul(dirs[1][n], beta))) : t.clone()])));
     evaluate(model, w, set);
     tf.dispose(Object.values(w));
   };
   point(0.1, 0.1); // warm-up (kernels, allocations)
-  const perPoint = time(() => { for (let i = 0; i < pointsToTime; i++) point(i / pointsToTime, -i / pointsToTime); }) / pointsToTime;
+  const timed = timeBoth(() => { for (let i = 0; i < pointsToTime; i++) point(i / pointsToTime, -i / pointsToTime); });
+  const perPoint = timed.wall / pointsToTime;
+  const cpuPerPoint = timed.cpu / pointsToTime;
   const perExample = perPoint / examples;
+  const gridExamples = grid * grid * 2 * evalExamples;
   const names = model.prunable;
   const { hvp, exact } = modelHvp(model, final, names, { chunks: set.chunks, count: set.count });
   const v = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.randomNormal(model.shapes[n], 0, 1, 'float32', 7)])));
@@ -74,16 +93,21 @@ function bench(name, model, inputShape) {
     model: name,
     backend,
     examples,
+    chunk,
+    loadAverage: loadavg()[0],
     secondsPerPoint: perPoint,
+    cpuSecondsPerPoint: cpuPerPoint,
     microsecondsPerExampleForward: 1e6 * perExample,
-    gridSeconds: perExample * grid * grid * 2 * evalExamples,
+    gridSeconds: perExample * gridExamples,
+    gridCpuSeconds: (cpuPerPoint / examples) * gridExamples,
     hessianVectorProduct: exact ? 'exact' : 'finite-difference',
     secondsPerProduct: perProduct,
     powerIteration20Seconds: 20 * perProduct,
   };
   log(
-    `${name} on ${backend}: ${perPoint.toFixed(3)} s per landscape point on ${examples} examples (${result.microsecondsPerExampleForward.toFixed(1)} µs per example); ` +
-      `a ${grid} × ${grid} grid on ${evalExamples} train + ${evalExamples} test examples ≈ ${result.gridSeconds.toFixed(0)} s; ` +
+    `${name} on ${backend}: ${perPoint.toFixed(3)} s per landscape point on ${examples} examples in chunks of ${chunk} (${result.microsecondsPerExampleForward.toFixed(1)} µs per example; ` +
+      `${cpuPerPoint.toFixed(3)} s of CPU; load average ${result.loadAverage.toFixed(1)}); ` +
+      `a ${grid} × ${grid} grid on ${evalExamples} train + ${evalExamples} test examples ≈ ${result.gridSeconds.toFixed(0)} s (${result.gridCpuSeconds.toFixed(0)} CPU s); ` +
       `${exact ? 'exact' : 'finite-difference'} Hessian-vector product on ${examples} examples ${perProduct.toFixed(2)} s (20 power iterations ≈ ${result.powerIteration20Seconds.toFixed(0)} s)`,
   );
   return result;
