@@ -1,6 +1,6 @@
 /**
  * `lth export` of a batch-norm net (a narrow VGG-11 trained by the real `lth run` on synthetic
- * 32x32x3 images, so its running statistics are not the initial 0 and 1): the tfjs and onnx
+ * 16x16x3 images, so its running statistics are not the initial 0 and 1): the tfjs and onnx
  * exports fold each batch norm into its convolution and give lth's inference logits; the sparse
  * format, fully connected only, refuses it (exit 2).
  */
@@ -14,7 +14,7 @@ import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lth } from './test-utils/in-process.js';
 
-const DATA = { inputShape: [32, 32, 3], numClasses: 3 };
+const DATA = { inputShape: [16, 16, 3], numClasses: 3 };
 const MODEL = { depth: 11 as const, width: 0.0625 };
 const config = {
   name: 'export-vgg',
@@ -28,7 +28,7 @@ const config = {
 let dir: string;
 let runDir: string;
 let ours: Float32Array;
-const inputs = Float32Array.from({ length: 2 * 32 * 32 * 3 }, (_, i) => Math.sin(i * 0.29));
+const inputs = Float32Array.from({ length: 2 * 16 * 16 * 3 }, (_, i) => Math.sin(i * 0.29));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lth-export-vgg-'));
@@ -46,7 +46,7 @@ beforeAll(async () => {
   ours = tf.tidy(() => {
     const masked: TensorMap = { ...final };
     for (const [name, m] of Object.entries(masks)) masked[name] = tf.mul(final[name]!, tf.tensor(m.data, m.shape, 'float32'));
-    return Float32Array.from(spec.forward(masked, tf.tensor(inputs, [2, 32, 32, 3]), false).dataSync() as Float32Array);
+    return Float32Array.from(spec.forward(masked, tf.tensor(inputs, [2, 16, 16, 3]), false).dataSync() as Float32Array);
   });
   tf.dispose(Object.values(final));
 }, 180_000);
@@ -64,7 +64,7 @@ describe('lth export of VGG-11 (batch norm folded)', () => {
     expect(classes.filter((c: string) => c === 'Conv2D')).toHaveLength(8);
     expect(classes.slice(-2)).toEqual(['GlobalAveragePooling2D', 'Dense']);
     const model = await loadLayersModel(tfjsFileHandler(join(out, 'model.json')));
-    const theirs = tf.tidy(() => (model.predict(tf.tensor(inputs, [2, 32, 32, 3])) as tf.Tensor).dataSync());
+    const theirs = tf.tidy(() => (model.predict(tf.tensor(inputs, [2, 16, 16, 3])) as tf.Tensor).dataSync());
     expect(maxDiff(theirs, ours)).toBeLessThan(1e-4);
     model.dispose();
   }, 60_000);

@@ -136,8 +136,11 @@ export type LayerDescription =
   | { type: 'flatten' }
   /** `activation(x · kernel + bias)`, kernel [inputs, units]; weights named as in `weightNames`. */
   | { type: 'dense'; name: string; kernel: string; bias: string; units: number; activation: 'relu' | 'linear' }
-  /** `activation(conv2d(x, kernel, stride 1, 'same') + bias)` on NHWC, kernel [kh, kw, in, filters]. */
-  | { type: 'conv2d'; name: string; kernel: string; bias: string; filters: number; kernelSize: [number, number]; activation: 'relu' | 'linear' }
+  /**
+   * `activation(conv2d(x, kernel) + bias)` on NHWC, kernel [kh, kw, in, filters], at `stride`
+   * (default 1) with (k − 1) / 2 zeros on each side (so 'same' at stride 1); no bias when `bias` is absent.
+   */
+  | { type: 'conv2d'; name: string; kernel: string; bias?: string; filters: number; kernelSize: [number, number]; activation: 'relu' | 'linear'; stride?: number }
   /** Max-pooling over `size`×`size` windows with stride `size` ('valid'). */
   | { type: 'maxpool'; size: number }
   /**
@@ -146,7 +149,13 @@ export type LayerDescription =
    */
   | { type: 'batchnorm'; name: string; gamma: string; beta: string; mean: string; variance: string; epsilon: number; activation: 'relu' | 'linear' }
   /** The mean over the spatial axes: NHWC [batch, h, w, c] → [batch, c]. */
-  | { type: 'globalavgpool' };
+  | { type: 'globalavgpool' }
+  /** `activation(body(x) + shortcut(x))`, each a sequence of layers; an empty shortcut is the identity. */
+  | { type: 'residual'; name: string; body: LayerDescription[]; shortcut: LayerDescription[]; activation: 'relu' | 'linear' }
+  /** Every `stride`-th pixel in both spatial axes, from the first (a ResNet option-A shortcut). */
+  | { type: 'subsample'; stride: number }
+  /** `before` zero channels, the input's, then `after` zero channels (NHWC's last axis). */
+  | { type: 'padchannels'; before: number; after: number };
 
 /** A model's architecture for exporters: its input and its layers; the last layer gives the logits. */
 export interface ModelDescription {

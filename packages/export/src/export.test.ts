@@ -165,7 +165,7 @@ describe('exportTicket', () => {
     await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'y'), model: conv, dataset })).rejects.toThrow(/sparse export supports fully connected models .* this model has conv2d, flatten, dense/);
     const recurrent = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'lstm' } as never, ...description.layers] }) };
     await expect(exportTicket(ticket, { exporter: tfjsExporter, outDir: join(dir, 'y'), model: recurrent, dataset })).rejects.toThrow(
-      /tfjs export supports flatten, dense, conv2d, maxpool, globalavgpool and batchnorm \(folded\) layers .* this model has lstm/,
+      /tfjs export supports flatten, dense, conv2d, maxpool, globalavgpool, residual, subsample, padchannels and batchnorm \(folded\) layers .* this model has lstm/,
     );
   });
 });

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { type ExportTicket, type LayerDescription, type ModelDescription, tf, UserError } from '@lth/core';
 import { type DenseLayerInput, encodeSparseModel, toFloat16 } from '@lth/sparse-runtime';
 import { foldBatchNorm } from './fold.js';
+import { kerasTopology } from './keras.js';
 import { TFJS_WEIGHTS_FILE } from './tfjs-exporter.js';
 import type { Ticket } from './ticket.js';
 import { VERSION } from './version.js';
@@ -78,29 +79,11 @@ export interface TfjsArtifacts {
 }
 
 /** Layers the tfjs export writes; anything else in a description is refused. */
-const TFJS_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool', 'globalavgpool']);
+const TFJS_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool', 'globalavgpool', 'residual', 'subsample', 'padchannels', 'batchnorm']);
 
-/** One Keras layer config of the Sequential model, from a layer description. */
-function kerasLayer(l: LayerDescription, index: number): { class_name: string; config: Record<string, unknown> } {
-  const base = { trainable: true, dtype: 'float32' };
-  switch (l.type) {
-    case 'flatten':
-      return { class_name: 'Flatten', config: { ...base, name: `flatten_${index}`, data_format: 'channels_last' } };
-    case 'globalavgpool':
-      return { class_name: 'GlobalAveragePooling2D', config: { ...base, name: `global_average_pooling2d_${index}`, data_format: 'channels_last' } };
-    case 'maxpool':
-      return { class_name: 'MaxPooling2D', config: { ...base, name: `max_pooling2d_${index}`, pool_size: [l.size, l.size], strides: [l.size, l.size], padding: 'valid', data_format: 'channels_last' } };
-    case 'conv2d':
-      return {
-        class_name: 'Conv2D',
-        config: { ...base, name: l.name, filters: l.filters, kernel_size: l.kernelSize, strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], activation: l.activation, use_bias: true },
-      };
-    case 'dense':
-      return { class_name: 'Dense', config: { ...base, name: l.name, units: l.units, activation: l.activation, use_bias: true } };
-    default:
-      // Batch norm is folded away before this (foldBatchNorm); anything else was refused.
-      throw new Error(`no tfjs layer for a ${l.type} layer`);
-  }
+/** Every layer type in a description, residual blocks' included. */
+function layerTypes(layers: LayerDescription[]): string[] {
+  return layers.flatMap((l) => (l.type === 'residual' ? [l.type, ...layerTypes(l.body), ...layerTypes(l.shortcut)] : [l.type]));
 }
 
 /** How the tfjs export stores weights: float32, or through the weights manifest's standard quantization. */
@@ -146,36 +129,32 @@ function storedWeight(name: string, shape: number[], data: Float32Array, quantiz
 }
 
 /**
- * The ticket as a Keras-style Sequential model in TensorFlow.js's `layers-model` format, which
- * `tf.loadLayersModel` reads: dense, conv2d (3×3 'same'), max-pool, global average pool and
- * flatten layers, with batch norm folded into the layer before it (`foldBatchNorm`), so the
- * LeNet family, Conv-2/4/6 (their dropout is training-only) and VGG. Pruned weights are stored as
- * zeros (the format is dense). `quantize` stores every weight through the weights manifest's
- * standard quantization (`{ dtype: 'float16' }`, or `{ dtype: 'uint8', scale, min }`), which tfjs
- * widens back to float32 at load.
+ * The ticket in TensorFlow.js's `layers-model` format, which `tf.loadLayersModel` reads: a
+ * Keras-style Sequential model, or a functional one where the description has residual blocks
+ * (`kerasTopology`), with batch norm folded into the layer before it (`foldBatchNorm`): the
+ * LeNet family, Conv-2/4/6 (their dropout is training-only), VGG and ResNet. Pruned weights are
+ * stored as zeros (the format is dense). `quantize` stores every weight through the weights
+ * manifest's standard quantization (`{ dtype: 'float16' }`, or `{ dtype: 'uint8', scale, min }`),
+ * which tfjs widens back to float32 at load.
  */
 export function tfjsArtifacts(exported: ExportTicket, quantize: TfjsQuantization = 'none'): TfjsArtifacts {
+  const types = layerTypes(exported.description.layers);
+  const unsupported = [...new Set(types.filter((t) => !TFJS_LAYERS.has(t)))];
+  if (unsupported.length || !types.length) {
+    throw new UserError(
+      `the tfjs export supports flatten, dense, conv2d, maxpool, globalavgpool, residual, subsample, padchannels and batchnorm (folded) layers (the LeNet family, Conv-2/4/6, VGG, ResNet); this model has ${unsupported.join(', ') || 'no layers'}`,
+      '--format',
+    );
+  }
   const ticket = foldBatchNorm(exported);
   const { description } = ticket;
-  const unsupported = [...new Set(description.layers.filter((l) => !TFJS_LAYERS.has(l.type)).map((l) => l.type))];
-  if (unsupported.length || !description.layers.length) {
-    throw new UserError(`the tfjs export supports flatten, dense, conv2d, maxpool, globalavgpool and batchnorm (folded) layers (the LeNet family, Conv-2/4/6, VGG); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
-  }
   const first = description.layers[0]!;
   if (first.type === 'dense' && description.inputShape.length > 1) {
     throw new UserError(`the model's input is ${description.inputShape.join('x')} but it describes no flatten before its first dense layer`, '--format');
   }
-  const topology = description.layers.map((l, i) => kerasLayer(l, i));
-  topology[0]!.config.batch_input_shape = [null, ...description.inputShape];
-  const stored: StoredWeight[] = [];
-  for (const l of description.layers) {
-    if (l.type !== 'dense' && l.type !== 'conv2d') continue;
-    // tf.loadLayersModel matches weights by `<layer name>/<weight>`.
-    for (const [weight, source] of [['kernel', l.kernel], ['bias', l.bias]] as const) {
-      const w = ticket.weights[source]!;
-      stored.push(storedWeight(`${l.name}/${weight}`, w.shape, w.data, quantize));
-    }
-  }
+  const { topology, weights: kerasWeights } = kerasTopology(ticket);
+  // tf.loadLayersModel matches weights by `<layer name>/<weight>`.
+  const stored = kerasWeights.map((w) => storedWeight(w.name, w.shape, w.data, quantize));
   const weights = new Uint8Array(stored.reduce((n, w) => n + w.bytes.byteLength, 0));
   let at = 0;
   for (const w of stored) {
@@ -186,7 +165,7 @@ export function tfjsArtifacts(exported: ExportTicket, quantize: TfjsQuantization
     format: 'layers-model',
     generatedBy: `@lth/export ${VERSION}`,
     convertedBy: null,
-    modelTopology: { class_name: 'Sequential', config: { name: 'lth_ticket', layers: topology }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
+    modelTopology: { ...topology, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
     weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: stored.map((w) => w.spec) }],
     userDefinedMetadata: { lth: { ...ticket.provenance, quantize } },
   };

@@ -112,7 +112,7 @@ describe('onnxModelBytes in onnxruntime', () => {
 
   it('refuses layers it cannot write, naming them, and a model that does not end in a dense layer', () => {
     const ticket = ticketOf({});
-    expect(() => onnxModelBytes(exportOf(ticket, { inputShape: [4], layers: [{ type: 'lstm' } as never] }, {}))).toThrow(/onnx export supports flatten, dense, conv2d, maxpool, globalavgpool and batchnorm \(folded\) .* this model has lstm/);
+    expect(() => onnxModelBytes(exportOf(ticket, { inputShape: [4], layers: [{ type: 'lstm' } as never] }, {}))).toThrow(/onnx export supports flatten, dense, conv2d, maxpool, globalavgpool, residual, subsample, padchannels and batchnorm \(folded\) .* this model has lstm/);
     expect(() => onnxModelBytes(exportOf(ticket, { inputShape: [4, 4, 1], layers: [{ type: 'maxpool', size: 2 }] }, {}))).toThrow(/needs a dense layer last/);
     expect(() =>
       onnxModelBytes(exportOf(ticket, { inputShape: [2, 3], layers: [{ type: 'dense', name: 'd', kernel: 'd/kernel', bias: 'd/bias', units: 2, activation: 'linear' }] }, {})),

@@ -5,7 +5,7 @@ import { VERSION } from './version.js';
 
 const { onnx } = onnxProto;
 
-/** The ONNX operator set the export targets (Gemm, Conv, MaxPool, Relu, Transpose, Flatten as of opset 13). */
+/** The ONNX operator set the export targets (Gemm, Conv, MaxPool, GlobalAveragePool, Relu, Add, Slice, Pad, Transpose, Flatten as of opset 13). */
 export const ONNX_OPSET = 13;
 /** IR version 7 is the one that goes with opset 13 (ONNX 1.8). */
 export const ONNX_IR_VERSION = 7;
@@ -14,7 +14,7 @@ export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'logits';
 
 /** Layers the ONNX export writes; anything else in a description is refused. */
-const ONNX_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool', 'globalavgpool']);
+const ONNX_LAYERS = new Set(['flatten', 'dense', 'conv2d', 'maxpool', 'globalavgpool', 'residual', 'subsample', 'padchannels', 'batchnorm']);
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
@@ -41,86 +41,162 @@ function convKernelToOihw(data: Float32Array, [kh, kw, cin, cout]: number[]): Fl
   return out;
 }
 
+/** Every layer type in a description, residual blocks' included. */
+function layerTypes(layers: LayerDescription[]): string[] {
+  return layers.flatMap((l) => (l.type === 'residual' ? [l.type, ...layerTypes(l.body), ...layerTypes(l.shortcut)] : [l.type]));
+}
+
+/**
+ * An ONNX graph built node by node: `current` is the tensor the next layer reads, `nchw` whether
+ * it is channels-first (inside the convolutional part).
+ */
+class GraphBuilder {
+  readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  current = ONNX_INPUT;
+  nchw = false;
+  private count = 0;
+
+  constructor(private readonly weights: ExportTicket['weights']) {}
+
+  /** A fresh node (and output) name. */
+  fresh(kind: string): string {
+    return `${kind}_${this.count++}`;
+  }
+
+  node(opType: string, inputs: string[], name: string, attribute: onnxProto.onnx.IAttributeProto[] = []): void {
+    this.nodes.push({ opType, input: inputs, output: [name], name, attribute });
+    this.current = name;
+  }
+
+  toNchw(wanted: boolean): void {
+    if (this.nchw === wanted) return;
+    this.node('Transpose', [this.current], this.fresh('transpose'), [ints('perm', wanted ? [0, 3, 1, 2] : [0, 2, 3, 1])]);
+    this.nchw = wanted;
+  }
+
+  float(name: string, dims: number[], data: Float32Array): string {
+    this.initializers.push(initializer(name, dims, data));
+    return name;
+  }
+
+  int64(name: string, values: number[]): string {
+    const data = BigInt64Array.from(values.map(BigInt));
+    this.initializers.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(data.buffer) });
+    return name;
+  }
+
+  weight(name: string) {
+    return this.weights[name]!;
+  }
+
+  layers(layers: LayerDescription[]): void {
+    for (const l of layers) this.layer(l);
+  }
+
+  private layer(l: LayerDescription): void {
+    switch (l.type) {
+      case 'conv2d': {
+        this.toNchw(true);
+        const kernel = this.weight(l.kernel);
+        const [kh, kw] = l.kernelSize;
+        const stride = l.stride ?? 1;
+        const inputs = [this.current, this.float(l.kernel, [kernel.shape[3]!, kernel.shape[2]!, kh, kw], convKernelToOihw(kernel.data, kernel.shape))];
+        if (l.bias) inputs.push(this.float(l.bias, this.weight(l.bias).shape, this.weight(l.bias).data));
+        // (k − 1) / 2 on each side: 'same' at stride 1 (the odd pixel of an even kernel after, as TensorFlow pads).
+        const pads = [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2), Math.ceil((kh - 1) / 2), Math.ceil((kw - 1) / 2)];
+        this.node('Conv', inputs, l.name, [ints('kernel_shape', [kh, kw]), ints('strides', [stride, stride]), ints('pads', pads), ints('dilations', [1, 1])]);
+        if (l.activation === 'relu') this.node('Relu', [this.current], `${l.name}_relu`);
+        return;
+      }
+      case 'maxpool':
+        this.toNchw(true);
+        this.node('MaxPool', [this.current], this.fresh('max_pool'), [ints('kernel_shape', [l.size, l.size]), ints('strides', [l.size, l.size])]);
+        return;
+      case 'globalavgpool':
+        // [batch, c, 1, 1] → [batch, c]: with one pixel left, NCHW and NHWC flatten alike.
+        this.toNchw(true);
+        this.node('GlobalAveragePool', [this.current], this.fresh('global_average_pool'));
+        this.node('Flatten', [this.current], this.fresh('flatten'), [int('axis', 1)]);
+        this.nchw = false;
+        return;
+      case 'flatten':
+        this.toNchw(false);
+        this.node('Flatten', [this.current], this.fresh('flatten'), [int('axis', 1)]);
+        return;
+      case 'subsample': {
+        this.toNchw(true);
+        const id = this.fresh('subsample');
+        const inputs = [this.int64(`${id}_starts`, [0, 0]), this.int64(`${id}_ends`, [2 ** 31 - 1, 2 ** 31 - 1]), this.int64(`${id}_axes`, [2, 3]), this.int64(`${id}_steps`, [l.stride, l.stride])];
+        this.node('Slice', [this.current, ...inputs], id);
+        return;
+      }
+      case 'padchannels': {
+        this.toNchw(true);
+        const id = this.fresh('pad_channels');
+        this.node('Pad', [this.current, this.int64(`${id}_pads`, [0, l.before, 0, 0, 0, l.after, 0, 0])], id);
+        return;
+      }
+      case 'residual': {
+        this.toNchw(true);
+        const input = this.current;
+        this.layers(l.body);
+        this.toNchw(true);
+        const body = this.current;
+        this.current = input;
+        this.layers(l.shortcut);
+        this.toNchw(true);
+        this.node('Add', [body, this.current], `${l.name}_add`);
+        if (l.activation === 'relu') this.node('Relu', [this.current], `${l.name}_relu`);
+        return;
+      }
+      case 'dense': {
+        const kernel = this.weight(l.kernel);
+        const bias = this.weight(l.bias);
+        this.node('Gemm', [this.current, this.float(l.kernel, kernel.shape, kernel.data), this.float(l.bias, bias.shape, bias.data)], l.name);
+        if (l.activation === 'relu') this.node('Relu', [this.current], `${l.name}_relu`);
+        return;
+      }
+      default:
+        // Batch norm is folded away before this (foldBatchNorm); anything else was refused.
+        throw new Error(`no ONNX node for a ${l.type} layer`);
+    }
+  }
+}
+
 /**
  * The ticket as an ONNX model (opset 13), for onnxruntime and every ONNX tool. The input is
  * `[batch, ...inputShape]` in lth's own layout (NHWC for images), the output the logits
  * `[batch, classes]`. Batch norm is folded into the layer before it (`foldBatchNorm`). Dense
- * layers are `Gemm`; convolutions (3×3 'same', stride 1) and pooling run in ONNX's
- * NCHW between a `Transpose` after the input and one before the `Flatten`, so the flattened
- * order is lth's (row-major NHWC) and the dense kernels are stored as trained. Pruned weights are
- * stored as zeros (ONNX initializers are dense). The source of the ticket is in `metadata_props`
- * under `lth` (JSON).
+ * layers are `Gemm`; convolutions, pooling and residual blocks (`Add`; option-A shortcuts as
+ * `Slice` and `Pad`) run in ONNX's NCHW between a `Transpose` after the input and one before the
+ * `Flatten`, so the flattened order is lth's (row-major NHWC) and the dense kernels are stored as
+ * trained. Pruned weights are stored as zeros (ONNX initializers are dense). The source of the
+ * ticket is in `metadata_props` under `lth` (JSON).
  */
 export function onnxModelBytes(exported: ExportTicket): Uint8Array {
+  const types = layerTypes(exported.description.layers);
+  const unsupported = [...new Set(types.filter((t) => !ONNX_LAYERS.has(t)))];
+  if (unsupported.length || !types.length) {
+    throw new UserError(
+      `the onnx export supports flatten, dense, conv2d, maxpool, globalavgpool, residual, subsample, padchannels and batchnorm (folded) layers (the LeNet family, Conv-2/4/6, VGG, ResNet); this model has ${unsupported.join(', ') || 'no layers'}`,
+      '--format',
+    );
+  }
   const ticket = foldBatchNorm(exported);
   const { description, provenance } = ticket;
-  const unsupported = [...new Set(description.layers.filter((l) => !ONNX_LAYERS.has(l.type)).map((l) => l.type))];
-  if (unsupported.length || !description.layers.length) {
-    throw new UserError(`the onnx export supports flatten, dense, conv2d, maxpool, globalavgpool and batchnorm (folded) layers (the LeNet family, Conv-2/4/6, VGG); this model has ${unsupported.join(', ') || 'no layers'}`, '--format');
-  }
   const first = description.layers[0]!;
   if (first.type === 'dense' && description.inputShape.length > 1) {
     throw new UserError(`the model's input is ${description.inputShape.join('x')} but it describes no flatten before its first dense layer`, '--format');
   }
-  const last = [...description.layers].reverse().find((l) => l.type === 'dense' || l.type === 'conv2d');
-  if (!last || last.type !== 'dense') {
+  const last = description.layers[description.layers.length - 1]!;
+  if (last.type !== 'dense') {
     throw new UserError('the onnx export needs a dense layer last (its units are the logits)', '--format');
   }
-  const nodes: onnxProto.onnx.INodeProto[] = [];
-  const initializers: onnxProto.onnx.ITensorProto[] = [];
-  let current = ONNX_INPUT;
-  /** Whether `current` is channels-first (inside the convolutional part). */
-  let nchw = false;
-  const node = (opType: string, inputs: string[], name: string, attribute: onnxProto.onnx.IAttributeProto[] = []) => {
-    nodes.push({ opType, input: inputs, output: [name], name, attribute });
-    current = name;
-  };
-  const toNchw = (wanted: boolean, at: number) => {
-    if (nchw === wanted) return;
-    node('Transpose', [current], `transpose_${at}`, [ints('perm', wanted ? [0, 3, 1, 2] : [0, 2, 3, 1])]);
-    nchw = wanted;
-  };
-  description.layers.forEach((l: LayerDescription, i) => {
-    switch (l.type) {
-      case 'conv2d': {
-        toNchw(true, i);
-        const kernel = ticket.weights[l.kernel]!;
-        const [kh, kw] = l.kernelSize;
-        initializers.push(initializer(l.kernel, [kernel.shape[3]!, kernel.shape[2]!, kh, kw], convKernelToOihw(kernel.data, kernel.shape)));
-        initializers.push(initializer(l.bias, ticket.weights[l.bias]!.shape, ticket.weights[l.bias]!.data));
-        // 'same' at stride 1, as TensorFlow pads: the odd pixel (even kernels) goes after.
-        const pads = [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2), Math.ceil((kh - 1) / 2), Math.ceil((kw - 1) / 2)];
-        node('Conv', [current, l.kernel, l.bias], l.name, [ints('kernel_shape', [kh, kw]), ints('strides', [1, 1]), ints('pads', pads), ints('dilations', [1, 1])]);
-        if (l.activation === 'relu') node('Relu', [current], `${l.name}_relu`);
-        break;
-      }
-      case 'maxpool':
-        toNchw(true, i);
-        node('MaxPool', [current], `max_pool_${i}`, [ints('kernel_shape', [l.size, l.size]), ints('strides', [l.size, l.size])]);
-        break;
-      case 'globalavgpool':
-        // [batch, c, 1, 1] → [batch, c]: with one pixel left, NCHW and NHWC flatten alike.
-        toNchw(true, i);
-        node('GlobalAveragePool', [current], `global_average_pool_${i}`);
-        node('Flatten', [current], `flatten_${i}`, [int('axis', 1)]);
-        nchw = false;
-        break;
-      case 'flatten':
-        toNchw(false, i);
-        node('Flatten', [current], `flatten_${i}`, [int('axis', 1)]);
-        break;
-      case 'dense': {
-        const kernel = ticket.weights[l.kernel]!;
-        initializers.push(initializer(l.kernel, kernel.shape, kernel.data));
-        initializers.push(initializer(l.bias, ticket.weights[l.bias]!.shape, ticket.weights[l.bias]!.data));
-        node('Gemm', [current, l.kernel, l.bias], l.name);
-        if (l.activation === 'relu') node('Relu', [current], `${l.name}_relu`);
-        break;
-      }
-    }
-  });
+  const graph = new GraphBuilder(ticket.weights);
+  graph.layers(description.layers);
   // The last node's output is the graph's output.
-  nodes[nodes.length - 1]!.output = [ONNX_OUTPUT];
+  graph.nodes[graph.nodes.length - 1]!.output = [ONNX_OUTPUT];
   const model: onnxProto.onnx.IModelProto = {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -129,8 +205,8 @@ export function onnxModelBytes(exported: ExportTicket): Uint8Array {
     docString: `lth ticket: ${String(provenance.run)} replicate ${String(provenance.replicate)} level ${String(provenance.level)}`,
     graph: {
       name: 'lth_ticket',
-      node: nodes,
-      initializer: initializers,
+      node: graph.nodes,
+      initializer: graph.initializers,
       input: [{ name: ONNX_INPUT, type: batchedType(description.inputShape) }],
       output: [{ name: ONNX_OUTPUT, type: batchedType([last.units]) }],
     },

@@ -1,4 +1,4 @@
-import { type HostTensor, type LevelSummary, type Masks, type ModelDescription, RunStore, UserError } from '@lth/core';
+import { type HostTensor, type LayerDescription, type LevelSummary, type Masks, type ModelDescription, RunStore, UserError } from '@lth/core';
 
 /** Which level to export: a number, or the sparsest that is as accurate as dense within a tolerance. */
 export type LevelChoice = { level: number } | { best: { tolerance: number } };
@@ -47,15 +47,22 @@ export function selectLevel(store: RunStore, replicate: number, choice: LevelCho
   return good.reduce((a, b) => (b.fractionRemaining < a.fractionRemaining ? b : a));
 }
 
+/** The weights and buffers a description names, residual blocks included. */
+export function stateNamesOf(layers: LayerDescription[]): string[] {
+  return layers.flatMap((l) => {
+    if (l.type === 'dense') return [l.kernel, l.bias];
+    if (l.type === 'conv2d') return l.bias ? [l.kernel, l.bias] : [l.kernel];
+    if (l.type === 'batchnorm') return [l.gamma, l.beta, l.mean, l.variance];
+    if (l.type === 'residual') return [...stateNamesOf(l.body), ...stateNamesOf(l.shortcut)];
+    return [];
+  });
+}
+
 /** Reads a complete level: masks, and the final weights and buffers (batch-norm statistics) the description names, masked. */
 export function readTicket(store: RunStore, summary: LevelSummary, description: ModelDescription): Ticket {
   const level = store.replicate(summary.replicate).level(summary.level);
   level.verify(summary, `Rerun the level (lth run <config> --redo-from ${summary.level}) before exporting it.`);
-  const names = description.layers.flatMap((l) => {
-    if (l.type === 'dense' || l.type === 'conv2d') return [l.kernel, l.bias];
-    if (l.type === 'batchnorm') return [l.gamma, l.beta, l.mean, l.variance];
-    return [];
-  });
+  const names = stateNamesOf(description.layers);
   const masks = level.readMasks();
   const tensors = level.readFinal(names);
   const weights: Ticket['weights'] = {};

@@ -249,3 +249,33 @@ describe('vgg describes itself for exporters', () => {
     for (const l of d.layers) if (l.type === 'conv2d') expect(spec.shapes[l.kernel]![3]).toBe(l.filters);
   });
 });
+
+describe('resnet describes itself for exporters', () => {
+  it('conv + batch norm, residual blocks (stride-2 conv1 where a stage starts; projection or option-A shortcuts), global average pool, output; every name is a state tensor', () => {
+    for (const shortcut of ['projection', 'pad'] as const) {
+      const spec = byName(resnet, 'resnet-20', { width: 4, shortcut });
+      const d = spec.describe!();
+      expect(d.layers.map((l) => l.type)).toEqual(['conv2d', 'batchnorm', ...Array(9).fill('residual'), 'globalavgpool', 'dense']);
+      const blocks = d.layers.filter((l) => l.type === 'residual');
+      expect(blocks.map((b) => b.name)).toEqual([1, 2, 3].flatMap((s) => [1, 2, 3].map((b) => `stage${s}/block${b}`)));
+      // Stage 2 starts at stride 2 with 4 → 8 channels; other blocks keep the identity.
+      const [, , , start2] = blocks;
+      expect(start2!.body[0]).toMatchObject({ type: 'conv2d', name: 'stage2/block1/conv1', stride: 2, filters: 8 });
+      expect(start2!.body[0]).not.toHaveProperty('bias');
+      expect(start2!.shortcut.map((l) => l.type)).toEqual(shortcut === 'projection' ? ['subsample', 'conv2d', 'batchnorm'] : ['subsample', 'padchannels']);
+      if (shortcut === 'pad') expect(start2!.shortcut[1]).toEqual({ type: 'padchannels', before: 2, after: 2 });
+      expect(blocks[1]!.shortcut).toEqual([]);
+      const namesOf = (layers: typeof d.layers): string[] =>
+        layers.flatMap((l) =>
+          l.type === 'residual'
+            ? [...namesOf(l.body), ...namesOf(l.shortcut)]
+            : l.type === 'batchnorm'
+              ? [l.gamma, l.beta, l.mean, l.variance]
+              : l.type === 'conv2d' || l.type === 'dense'
+                ? [l.kernel, ...(l.bias ? [l.bias] : [])]
+                : [],
+        );
+      expect(new Set(namesOf(d.layers))).toEqual(new Set(stateNames(spec)));
+    }
+  });
+});

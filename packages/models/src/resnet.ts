@@ -1,5 +1,5 @@
-import { API_VERSION, type ModelFactory, type ModelSpec, type Static, type TensorMap, tf, Type, UserError } from '@lth/core';
-import { batchNorm, conv, dense, imageShape, LayerTable } from './layers.js';
+import { API_VERSION, type LayerDescription, type ModelFactory, type ModelSpec, type Static, type TensorMap, tf, Type, UserError } from '@lth/core';
+import { BN_EPSILON, batchNorm, conv, dense, imageShape, LayerTable } from './layers.js';
 import { VERSION } from './version.js';
 
 export const ResnetOptions = Type.Object(
@@ -103,9 +103,38 @@ export function resnetSpec(options: ResnetOptions, data: { inputShape: number[];
     return dense(tf.mean(a, [1, 2]), w[`${o.outputLayer}/kernel`]!, w[`${o.outputLayer}/bias`]);
   };
 
+  /** A convolution (no bias) and its batch norm, as exporters read them. */
+  const convBnLayers = (layer: string, stride: number, size: number, activation: 'relu' | 'linear'): LayerDescription[] => [
+    { type: 'conv2d', name: layer, kernel: `${layer}/kernel`, filters: table.shapes[`${layer}/kernel`]![3]!, kernelSize: [size, size], activation: 'linear', stride },
+    { type: 'batchnorm', name: `${layer}/bn`, gamma: `${layer}/bn/gamma`, beta: `${layer}/bn/beta`, mean: `${layer}/bn/mean`, variance: `${layer}/bn/variance`, epsilon: BN_EPSILON, activation },
+  ];
+  const shortcutLayers = (blk: Block): LayerDescription[] => {
+    const sub: LayerDescription[] = blk.stride === 1 ? [] : [{ type: 'subsample', stride: blk.stride }];
+    if (blk.projection) return [...sub, ...convBnLayers(`${blk.name}/shortcut`, 1, 1, 'linear')];
+    if (blk.stride === 1 && blk.in === blk.out) return [];
+    const extra = blk.out - blk.in;
+    return [...sub, { type: 'padchannels', before: Math.floor(extra / 2), after: extra - Math.floor(extra / 2) }];
+  };
+
   return {
     ...table.describe(o.outputLayer),
     init: (seed) => table.init(seed),
+    // The inference architecture: batch norm with its running statistics, residual blocks.
+    describe: () => ({
+      inputShape: [...data.inputShape],
+      layers: [
+        ...convBnLayers('conv', 1, 3, 'relu'),
+        ...plan.map((blk): LayerDescription => ({
+          type: 'residual',
+          name: blk.name,
+          body: [...convBnLayers(`${blk.name}/conv1`, blk.stride, 3, 'relu'), ...convBnLayers(`${blk.name}/conv2`, 1, 3, 'linear')],
+          shortcut: shortcutLayers(blk),
+          activation: 'relu',
+        })),
+        { type: 'globalavgpool' },
+        { type: 'dense', name: o.outputLayer, kernel: `${o.outputLayer}/kernel`, bias: `${o.outputLayer}/bias`, units: data.numClasses, activation: 'linear' },
+      ],
+    }),
     // Training-mode passes outside the loop (scorers' gradients) normalise with batch statistics.
     forward: (w, x, training) => tf.tidy(() => run(w, x, training ? {} : undefined)),
     forwardTrain(w, x) {
