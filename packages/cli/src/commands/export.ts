@@ -78,7 +78,7 @@ export const addExportCommand: AddCommand = (program, ctx) => {
       const dataset = await loadDataset(resolved, runDir);
       const slot = resolved.slots.model!;
       const model = (slot.plugin as ModelFactory).create(slot.options as never, dataset);
-      if (!model.describe) throw new UserError(`model "${slot.plugin.meta.name}" does not describe its architecture, so it cannot be exported (the zoo's LeNet, Conv-2/4/6 and VGG can)`, '<runDir>');
+      if (!model.describe) throw new UserError(`model "${slot.plugin.meta.name}" does not describe its architecture, so it cannot be exported (every model of lth's zoo does)`, '<runDir>');
 
       const outDir = resolve(o.out ?? join('exports', basename(runDir), `replicate-${replicate}-level-${summary.level}-${exporter.meta.name}`));
       const ticket = readTicket(store, summary, model.describe());
