@@ -184,6 +184,13 @@ describe('lth export', () => {
     const value = await lth('export', runDir, '--level', '1', '--format', 'tfjs', '--quantize', 'int4', '--out', join(dir, 'x'));
     expect(value.code).toBe(2);
     expect(value.stderr).toMatch(/exporter "tfjs": \/quantize: .*"none", "float16", "uint8"/);
+    // --option key=value reaches the exporter's options (here the same as --quantize float16), and is checked the same way.
+    const generic = await lth('export', runDir, '--level', '1', '--format', 'tfjs', '--option', 'quantize=float16', '--out', join(dir, 'option'), '--backend', 'cpu');
+    expect(generic.code, generic.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'option', 'export.json'), 'utf8')).options).toEqual({ quantize: 'float16' });
+    const malformed = await lth('export', runDir, '--level', '1', '--format', 'tfjs', '--option', 'quantize', '--out', join(dir, 'x'));
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/--option quantize: write key=value/);
     // A level that started but did not finish (killed, or still training).
     store.replicate(0).level(3).startMetrics();
     const unfinished = await lth('export', runDir, '--level', '3', '--format', 'onnx', '--out', join(dir, 'x'));
