@@ -32,7 +32,7 @@ export function shuffledMasks(masks: Masks, seed: (name: string) => number): Mas
 async function trainControl(ctx: BranchContext, masks: Masks, fresh: boolean) {
   const start = fresh ? { weights: ctx.model.init(ctx.deriveSeed('control-reinit', ctx.level)), iteration: 0 } : ctx.rewindStart(masks);
   const summary = await ctx.trainLevel(masks, start);
-  const { layerFractions: _layers, digests: _digests, ...row } = summary;
+  const { layerFractions: _layers, digests: _digests, kernelPaths: _paths, ...row } = summary;
   return row;
 }
 
