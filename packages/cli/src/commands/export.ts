@@ -1,5 +1,6 @@
 import { basename, join, resolve } from 'node:path';
 import { type Config, type Exporter, loadDataset, type ModelFactory, resolveConfig, RunStore, UserError } from '@lth/core';
+import { Option } from 'commander';
 import type { AddCommand } from '../context.js';
 
 interface ExportFlags {
@@ -49,7 +50,7 @@ export const addExportCommand: AddCommand = (program, ctx) => {
     .requiredOption('--format <format>', 'an exporter: sparse (model.lthsparse, kept weights only), tfjs (model.json + weights.bin), onnx (model.onnx, opset 13), or one a plugin adds (lth plugins lists them)')
     .option('--values <precision>', 'sparse: kernel values as float32 (default) or float16 (half the bytes; re-checked within 0.05 pp)')
     .option('--quantize <dtype>', "tfjs: the weights manifest's quantization, none (default), float16 (re-checked within 0.05 pp) or uint8 (within 0.5 pp)")
-    .option('--option <key=value>', "an exporter's option (repeatable; a third-party exporter's options)", parseOption, {})
+    .addOption(new Option('--option <key=value>', "an exporter's option (repeatable; a third-party exporter's options)").argParser(parseOption).default({}, 'none'))
     .option('--out <dir>', 'output directory (default: ./exports/<run>/replicate-<r>-level-<L>-<format>)')
     .addOption(ctx.backendOption())
     .action(async (dir: string, o: ExportFlags) => {
