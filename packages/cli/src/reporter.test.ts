@@ -97,6 +97,15 @@ describe('ConsoleReporter on a terminal (a fake stream and a fake clock)', () =>
     expect(tty.text.endsWith(`${CLEAR}lth: warning: disk nearly full\n`)).toBe(true);
   });
 
+  it('says which run of a sweep, and which branch, it was in', () => {
+    const r = new ConsoleReporter(terminal() as unknown as NodeJS.WriteStream, false);
+    r.onEvent({ type: 'sweep-run', index: 1, total: 4, label: 'global' });
+    r.onEvent({ type: 'level-start', replicate: 1, level: 2, fractionRemaining: 0.64, startIteration: 0 });
+    expect(r.interrupt()).toBe('replicate 1, level 2 in run 2/4');
+    r.onEvent({ type: 'branch-start', replicate: 1, level: 2, branch: 'reinit' });
+    expect(r.interrupt()).toBe('replicate 1, level 2 (branch reinit) in run 2/4');
+  });
+
   it('says nothing of a level before one started', () => {
     const r = new ConsoleReporter(terminal() as unknown as NodeJS.WriteStream, true);
     expect(r.interrupt()).toBeUndefined();

@@ -143,7 +143,8 @@ export class ConsoleReporter implements Reporter {
     this.endBar();
     const c = this.current;
     if (!c) return undefined;
-    return `${this.sweep}replicate ${c.replicate}, level ${c.level}${this.branch ? ` (branch ${this.branch})` : ''}`;
+    const run = this.sweep.trim().replace(/^\[(.*)\]$/, '$1');
+    return `replicate ${c.replicate}, level ${c.level}${this.branch ? ` (branch ${this.branch})` : ''}${run ? ` in ${run}` : ''}`;
   }
 
   onEvent(e: RunEvent): void {

@@ -218,6 +218,8 @@ export interface SweepOptions {
    */
   jobs?: number;
   runVariant?: RunVariant;
+  /** Stops the variant training in this process at its next progress update (RunOptions.signal); worker processes get their own signals. */
+  signal?: AbortSignal;
 }
 
 export interface SweepResult {
@@ -319,7 +321,7 @@ async function runVariants(variants: ExpandedVariant[], manifest: SweepManifest,
     try {
       result = options.runVariant
         ? await options.runVariant(variant, runOptions)
-        : await runExperiment(variant.resolved, { ...runOptions, dataset: await datasetFor(variant.resolved) });
+        : await runExperiment(variant.resolved, { ...runOptions, dataset: await datasetFor(variant.resolved), signal: options.signal });
       delete run.failed;
     } catch (error) {
       if (!(error instanceof DivergedError)) throw error;

@@ -43,6 +43,7 @@ export async function runBranchOn(ctx: CliContext, dir: string, entry: { use: st
     branches: resolved.branches,
     trainLevels: false,
     reporter: ctx.reporter(),
+    signal: ctx.signal,
   });
   const rows = new RunStore(runDir).branchRows().filter((r) => r.branch === resolved.branches[0].plugin.meta.name);
   for (const r of rows) ctx.out(`replicate ${r.replicate} level ${r.level} ${r.id}: ${JSON.stringify(r.result)}`);

@@ -49,6 +49,7 @@ export const addSweepCommand: AddCommand = (program, ctx) => {
         reporter: ctx.reporter(),
         jobs: o.jobs,
         runVariant: o.jobs > 1 ? workerRunVariant(o.backend, progress) : undefined,
+        signal: ctx.signal,
       });
       ctx.out(`sweep: ${result.sweepDir}`);
       for (const [i, run] of result.manifest.runs.entries()) {
