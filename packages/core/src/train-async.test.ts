@@ -28,7 +28,7 @@ describe('trainLoopAsync: the same loop, yielding at each progress update and st
     model,
     weights: init,
     masks: denseMasks(model),
-    optimizer: adam.create(adam.defaults),
+    optimizer: adam.create({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }),
     lr: () => 0.01,
     batches: new BatchStream(dataset, dataset.train, 10, 3),
     startIteration: 0,
