@@ -210,6 +210,12 @@ export function formatAjvErrors(errors: ErrorObject[], prefix = ''): string[] {
       continue;
     }
     if (e.keyword === 'enum') message += `: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    // A union of literals (Type.Union([Type.Literal(...), ...])) fails once per literal: one line listing them all.
+    if (e.keyword === 'const') {
+      const allowed = errors.filter((o) => o.keyword === 'const' && o.instancePath === e.instancePath).map((o) => JSON.stringify((o.params as { allowedValue: unknown }).allowedValue));
+      lines.push(`${path}: must be equal to one of the allowed values: ${allowed.join(', ')}`);
+      continue;
+    }
     if (e.keyword === 'required') {
       const missing = (e.params as { missingProperty: string }).missingProperty;
       lines.push(`${path === '/' ? '' : path}/${missing}: required field is missing`);

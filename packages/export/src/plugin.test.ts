@@ -4,13 +4,13 @@
  * forward pass) is found by name, written and re-checked like the built-in ones; unknown names
  * list the formats that exist, and a name two packages claim is an error naming both.
  */
-import '@lth/core/testing'; // registers tfjs's CPU backend
+import { checkExporter } from '@lth/core/testing'; // also registers tfjs's CPU backend
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, type Dataset, type Exporter, type LevelSummary, loadPlugins, type ModelDescription, type ModelSpec, rootContainer, type TensorMap, TOKENS, tf, Type } from '@lth/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportTicket, onnxExporter, quantizeUint8, register, type Ticket } from './index.js';
+import { exportTicket, onnxExporter, quantizeUint8, register, sparseExporter, type Ticket, tfjsExporter } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lth-exporters-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -98,6 +98,18 @@ describe('the exporter plugin kind', () => {
       builtins: false,
     });
     expect(() => registry.get('exporter', 'onnx', '--format')).toThrow(/exporter "onnx" is registered by @lth\/export and lth-onnx-too/);
+  });
+});
+
+describe("core's conformance suite", () => {
+  it('passes for every built-in exporter and option (lossy options within a wider logit tolerance), and for the third-party one', async () => {
+    await checkExporter(sparseExporter);
+    await checkExporter(sparseExporter, { options: { values: 'float16' }, logitTolerance: 5e-3 });
+    await checkExporter(tfjsExporter);
+    await checkExporter(tfjsExporter, { options: { quantize: 'float16' }, logitTolerance: 5e-3 });
+    await checkExporter(tfjsExporter, { options: { quantize: 'uint8' }, logitTolerance: 5e-2 });
+    await checkExporter(onnxExporter);
+    await checkExporter(jsonExporter);
   });
 });
 

@@ -7,9 +7,7 @@ export const SPARSE_FILE = 'model.lthsparse';
 
 const optionsSchema = Type.Object(
   {
-    values: Type.Unsafe<'float32' | 'float16'>({
-      type: 'string',
-      enum: ['float32', 'float16'],
+    values: Type.Union([Type.Literal('float32'), Type.Literal('float16')], {
       description: 'Precision of the stored kernel values: float32, or float16 (half the bytes; re-checked within 0.05 pp). Biases stay float32.',
     }),
   },

@@ -14,9 +14,7 @@ export const TFJS_ACCURACY_TOLERANCE = { none: 1e-4, float16: 5e-4, uint8: 5e-3 
 
 const optionsSchema = Type.Object(
   {
-    quantize: Type.Unsafe<'none' | 'float16' | 'uint8'>({
-      type: 'string',
-      enum: ['none', 'float16', 'uint8'],
+    quantize: Type.Union([Type.Literal('none'), Type.Literal('float16'), Type.Literal('uint8')], {
       description:
         "Weights as float32 (none), or through the weights manifest's standard quantization: float16 (half the bytes; re-checked within 0.05 pp) " +
         'or uint8 (a quarter; per-tensor scale and min with 0 exact, so pruned weights stay 0; re-checked within 0.5 pp).',

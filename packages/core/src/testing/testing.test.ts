@@ -1,9 +1,11 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
 import * as tf from '@tensorflow/tfjs-core';
-import { API_VERSION, type Branch, type Masker, type Masks, type Rewinder, type Scorer, type Scores } from '../contracts.js';
+import { API_VERSION, type Branch, type Exporter, type Masker, type Masks, type Rewinder, type Scorer, type Scores } from '../contracts.js';
 import { countKept, countToPrune, pruneLowest } from '../pruning.js';
-import { checkBranch, checkMasker, checkRewinder, checkScorer, fakeModel, fakeScorerContext, randomMasks } from './index.js';
+import { checkBranch, checkExporter, checkMasker, checkRewinder, checkScorer, fakeExportTicket, fakeModel, fakeScorerContext, randomMasks } from './index.js';
 
 // Small reference plugins written against the contracts, and broken variants of them: the suite
 // must accept the former and reject each of the latter with a message that names the problem.
@@ -187,4 +189,58 @@ describe('checkBranch', () => {
       /level 0 unsupported/,
     );
   }, 60_000);
+});
+
+describe('checkExporter', () => {
+  /** A conforming exporter: the dense layers as JSON, read back and run in plain JavaScript. */
+  const jsonExporter: Exporter = {
+    meta: meta('json'),
+    ...noOptions,
+    async write(ticket, _o, outDir) {
+      const layers = ticket.description.layers.flatMap((l) =>
+        l.type === 'dense' ? [{ kernel: Array.from(ticket.weights[l.kernel]!.data), bias: Array.from(ticket.weights[l.bias]!.data), units: l.units, relu: l.activation === 'relu' }] : [],
+      );
+      writeFileSync(join(outDir, 'model.json'), JSON.stringify(layers));
+      return ['model.json'];
+    },
+    async load(outDir) {
+      const layers = JSON.parse(readFileSync(join(outDir, 'model.json'), 'utf8')) as { kernel: number[]; bias: number[]; units: number; relu: boolean }[];
+      const inputs = layers[0]!.kernel.length / layers[0]!.units;
+      const run = (a: number[]) =>
+        layers.reduce((v, l) => l.bias.map((b, j) => ((s) => (l.relu ? Math.max(0, s) : s))(v.reduce((s, vi, i) => s + vi * l.kernel[i * l.units + j]!, b))), a);
+      return { predict: (x, batch) => Float32Array.from(Array.from({ length: batch }, (_, n) => run(Array.from(x.subarray(n * inputs, (n + 1) * inputs)))).flat()) };
+    },
+  };
+
+  it('accepts a conforming exporter', async () => {
+    await checkExporter(jsonExporter);
+  });
+
+  it('rejects an exporter that drops a bias, edits the ticket, names a file it did not write, or leaks tensors', async () => {
+    const noBias: Exporter = {
+      ...jsonExporter,
+      write: async (ticket, o, outDir) => jsonExporter.write({ ...ticket, weights: { ...ticket.weights, 'output/bias': { shape: [3], data: new Float32Array(3) } } }, o, outDir),
+    };
+    await expect(checkExporter(noBias)).rejects.toThrow(/exporter "json": the loaded model's logits differ from the ticket's by up to/);
+    const inPlace: Exporter = {
+      ...jsonExporter,
+      write: async (ticket, o, outDir) => (ticket.weights['hidden/kernel']!.data.fill(0), jsonExporter.write(ticket, o, outDir)),
+    };
+    await expect(checkExporter(inPlace)).rejects.toThrow(/write changed the ticket's weights/);
+    const phantom: Exporter = { ...jsonExporter, write: async (ticket, o, outDir) => [...(await jsonExporter.write(ticket, o, outDir)), 'weights.bin'] };
+    await expect(checkExporter(phantom)).rejects.toThrow(/write returned weights\.bin, which is not in the directory/);
+    const leaking: Exporter = {
+      ...jsonExporter,
+      load: async (outDir, o, d) => (tf.zeros([2]), jsonExporter.load(outDir, o, d)),
+    };
+    await expect(checkExporter(leaking)).rejects.toThrow(/leaked 1 tensor/);
+  });
+
+  it('fakeExportTicket: a third of each kernel pruned, as zeros', () => {
+    const ticket = fakeExportTicket();
+    for (const [name, mask] of Object.entries(ticket.masks)) {
+      expect(mask.data.filter((m) => m === 0).length * 3).toBe(mask.data.length);
+      expect(Array.from(ticket.weights[name]!.data).filter((v, i) => mask.data[i] === 0 && v !== 0)).toEqual([]);
+    }
+  });
 });
