@@ -76,6 +76,14 @@ export async function main(argv: string[], io: MainIO = { stdout: process.stdout
     .description('Lottery-ticket pruning experiments on TensorFlow.js')
     .version(version)
     .option('--debug', 'print the stack trace of an internal error')
+    .option(
+      '--sparse-kernels',
+      'native backend: train layers that keep ≤ 25 % of their weights with sparse kernels (faster; their float32 sums run in another order, so long runs can drift from the dense path; LTH_SPARSE_KERNELS=1 does the same)',
+    )
+    // Before any command loads plugins: the native backend reads it when it is created (and worker processes inherit it).
+    .hook('preAction', (command) => {
+      if (command.opts().sparseKernels) process.env.LTH_SPARSE_KERNELS = '1';
+    })
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const controller = new AbortController();

@@ -3,7 +3,7 @@
  * arguments and returns what it produces; the loop (loop.ts) decides what runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { EvalRecord, LevelStart, LevelSummary, Masks, TensorMap } from '../contracts.js';
+import { type EvalRecord, kernelPathReporter, type LevelStart, type LevelSummary, type Masks, type TensorMap } from '../contracts.js';
 import { BatchStream } from '../data.js';
 import { DivergedError } from '../errors.js';
 import { applySanityCheck } from '../sanity-checks.js';
@@ -102,6 +102,8 @@ export async function trainStage(
   request: TrainRequest,
 ): Promise<{ final: TensorMap; records: EvalRecord[]; accumulated?: TensorMap }> {
   const { start, masks, level } = request;
+  // The backend's record of kernel paths (sparse or dense) covers this training only.
+  kernelPathReporter(tf.backend())?.resetKernelPaths();
   const maskT = maskTensors(masks);
   const weights = applyMasks(start.weights, maskT);
   disposeMap(start.weights);
@@ -186,7 +188,14 @@ export function levelSummary(ctx: RunContext, replicate: number, level: number, 
     earlyStopValidationLoss: best.validationLoss,
     seconds: (Date.now() - started) / 1000,
     backend: ctx.backend,
+    ...kernelPathsNow(),
   };
+}
+
+/** Which kernels trained each masked weight since the level's training began, where the backend says. */
+function kernelPathsNow(): Pick<LevelSummary, 'kernelPaths'> {
+  const paths = kernelPathReporter(tf.backend())?.kernelPaths();
+  return paths && Object.keys(paths).length ? { kernelPaths: paths } : {};
 }
 
 /**
