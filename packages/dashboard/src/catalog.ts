@@ -124,12 +124,14 @@ function sweepEntry(root: string, dir: string, warnings: string[]): SweepEntry {
 
 /**
  * The runs and sweeps of a runs directory: its sub-directories that are runs or sweeps (a sweep's
- * own runs appear under it), newest first.
+ * own runs appear under it), newest first. A run or sweep directory given as the root is the one
+ * entry (its id is the empty path).
  */
 export function readCatalog(root: string): Catalog {
   const warnings: string[] = [];
   const entries: Catalog['entries'] = [];
-  const names = isDir(root) ? readdirSync(root).filter((n) => !n.startsWith('.')) : [];
+  const own = reportKind(root) !== null;
+  const names = own ? [''] : isDir(root) ? readdirSync(root).filter((n) => !n.startsWith('.')) : [];
   for (const name of names) {
     const dir = join(root, name);
     if (!isDir(dir)) continue;
@@ -138,7 +140,7 @@ export function readCatalog(root: string): Catalog {
       if (kind === 'sweep') entries.push(sweepEntry(root, dir, warnings));
       else if (kind === 'run') entries.push(runEntry(root, dir));
     } catch (error) {
-      warnings.push(`${name}: ${(error as Error).message}`);
+      warnings.push(`${name || root}: ${(error as Error).message}`);
     }
   }
   const newest = (e: RunEntry | SweepEntry) => (e.kind === 'run' ? e.updated : Math.max(0, ...e.runs.map((r) => r.updated)));

@@ -241,6 +241,18 @@ describe('a listening dashboard', () => {
     await expect(startDashboard({ root: join(base, 'no-such-dir') })).rejects.toThrow(/runs directory .*no-such-dir does not exist/);
   });
 
+  it('given a run directory itself, shows that run', async () => {
+    const one = dashboardApp({ root: join(root, 'done-aaaaaaaaaaaa') });
+    try {
+      const list = (await one.inject({ url: '/api/runs', headers: { host: 'localhost' } })).json() as Catalog;
+      expect(list.entries.map((e) => [e.id, e.name, e.status])).toEqual([['', 'done', 'complete']]);
+      const run = (await one.inject({ url: '/api/run?id=', headers: { host: 'localhost' } })).json() as RunView;
+      expect(run.levels).toHaveLength(3);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('a port in use is a UserError naming the port', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
