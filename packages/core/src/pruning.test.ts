@@ -41,3 +41,44 @@ describe('pruneLowest', () => {
     expect(r).toEqual({ remaining: 4, total: 6, fractionRemaining: 4 / 6, layerFractions: { dense1: 0.75, output: 0.5 } });
   });
 });
+
+describe('pruneLowest selects like a full sort (the definition), on random and tie-heavy scores', () => {
+  /** The definition: sort the kept weights by (score, flat index) and prune the first `count`. */
+  function bySort(scores: Scores, masks: Masks, names: string[], count: number): Masks {
+    const kept: { score: number; layer: number; i: number; flat: number }[] = [];
+    let offset = 0;
+    names.forEach((name, layer) => {
+      masks[name]!.data.forEach((m, i) => m && kept.push({ score: scores[name]!.data[i]!, layer, i, flat: offset + i }));
+      offset += masks[name]!.data.length;
+    });
+    kept.sort((a, b) => (a.score < b.score ? -1 : a.score > b.score ? 1 : a.flat - b.flat));
+    const out: Masks = Object.fromEntries(names.map((n) => [n, { shape: [...masks[n]!.shape], data: masks[n]!.data.slice() }]));
+    for (const k of kept.slice(0, count)) out[names[k.layer]!]!.data[k.i] = 0;
+    return out;
+  }
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+
+  it('gives the same masks for 300 random cases', () => {
+    const palettes = [
+      () => random() * 2 - 1, // distinct
+      () => Math.floor(random() * 4), // heavy ties
+      () => [0, -0, 1, -1, Infinity, -Infinity][Math.floor(random() * 6)]!, // signed zeros and infinities
+    ];
+    for (let t = 0; t < 300; t++) {
+      const draw = palettes[t % 3]!;
+      const names = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, l) => `w${l}`);
+      const masks: Masks = {};
+      const scores: Scores = {};
+      let kept = 0;
+      for (const name of names) {
+        const size = 1 + Math.floor(random() * 40);
+        masks[name] = { shape: [size], data: Uint8Array.from({ length: size }, () => (random() < 0.8 ? 1 : 0)) };
+        scores[name] = { shape: [size], data: Float32Array.from({ length: size }, draw) };
+        kept += masks[name]!.data.reduce((a, b) => a + b, 0);
+      }
+      const count = Math.floor(random() * (kept + 1));
+      expect(pruneLowest(scores, masks, names, count)).toEqual(bySort(scores, masks, names, count));
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import type { HostTensor, Masks, ModelSpec, Scores } from './contracts.js';
+import quickselect from 'quickselect';
 import { deriveSeed, keepRandom } from './seed.js';
 
 /**
@@ -60,34 +61,39 @@ export function pruneLowest(scores: Scores, masks: Masks, names: string[], count
   if (count > total) throw new RangeError(`pruneLowest: asked to prune ${count} weights but only ${total} remain`);
   if (count === 0) return out;
 
-  // Candidates: (layer, index, score) of every kept weight, in flat order.
-  const layer = new Uint16Array(total);
-  const index = new Uint32Array(total);
+  // The scores of every kept weight, in flat order.
   const value = new Float64Array(total);
   let n = 0;
-  names.forEach((name, l) => {
+  for (const name of names) {
     const m = masks[name].data;
     const s = scores[name].data;
     for (let i = 0; i < m.length; i++) {
       if (!m[i]) continue;
       const v = s[i];
       if (Number.isNaN(v)) throw new Error(`pruneLowest: score of "${name}"[${i}] is NaN`);
-      layer[n] = l;
-      index[n] = i;
-      value[n] = v;
-      n++;
+      value[n++] = v;
     }
-  });
+  }
   // The count-th lowest score is the threshold: everything below it goes, then as many of the
-  // weights scoring exactly the threshold as are still needed, lowest flat index first. A typed
-  // array's numeric sort is native, several times faster than sorting indices with a comparator.
-  const threshold = value.slice().sort()[count - 1];
+  // weights scoring exactly the threshold as are still needed, lowest flat index first. Found by
+  // selection in linear time (quickselect partially reorders a copy), not by sorting: global
+  // pruning of a VGG-19 (23.6M weights) took 8–9 s per call with a sort.
+  const order = value.slice();
+  quickselect(order as unknown as number[], count - 1, 0, n - 1, (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0));
+  const threshold = order[count - 1];
   let below = 0;
   for (let c = 0; c < n; c++) if (value[c] < threshold) below++;
   let ties = count - below;
-  for (let c = 0; c < n; c++) {
-    const v = value[c];
-    if (v < threshold || (v === threshold && ties-- > 0)) out[names[layer[c]]].data[index[c]] = 0;
+  // The same walk in flat order, pruning in the output masks.
+  let c = 0;
+  for (const name of names) {
+    const m = masks[name].data;
+    const o = out[name].data;
+    for (let i = 0; i < m.length; i++) {
+      if (!m[i]) continue;
+      const v = value[c++];
+      if (v < threshold || (v === threshold && ties-- > 0)) o[i] = 0;
+    }
   }
   return out;
 }
