@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION } from '@lth/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendLines } from './commands/plugins.js';
 import { lth } from './test-utils/in-process.js';
 
 const LONG_NAME = 'a-scorer-with-a-rather-long-name-indeed';
@@ -60,5 +61,22 @@ describe('lth plugins', () => {
     expect(backends.find((b) => b.name === 'cpu')).toMatchObject({ available: true });
     const auto = backends.find((b) => b.auto)!.name;
     expect(section).toContain(`  ${auto.padEnd(10)}  available (--backend auto uses this one)`);
+  });
+});
+
+describe('backendLines', () => {
+  it('names @lth/backend-native and how to install it when the package is not installed at all', () => {
+    const lines = backendLines([
+      { name: 'tensorflow', available: false, reason: 'not installed', auto: false },
+      { name: 'wasm', available: true, auto: true },
+      { name: 'cpu', available: true, auto: false },
+    ]);
+    expect(lines).toEqual([
+      'backends, in the order --backend auto tries them:',
+      '  tensorflow  unavailable: not installed',
+      '  native      unavailable: @lth/backend-native is not installed: npm install @lth/backend-native (it compiles at install: needs g++, make, python3 and libopenblas-dev; libdnnl-dev for fast convolutions)',
+      '  wasm        available (--backend auto uses this one)',
+      '  cpu         available',
+    ]);
   });
 });

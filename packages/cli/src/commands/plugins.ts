@@ -21,6 +21,20 @@ export async function backendStatus(registry: PluginRegistry): Promise<{ name: s
   return rows;
 }
 
+/**
+ * The backends section of `lth plugins`: each backend, whether it can run here and why not, the
+ * one `--backend auto` uses marked; the native backend named with how to install it when its
+ * package is not there at all.
+ */
+export function backendLines(backends: { name: string; available: boolean; reason?: string; auto: boolean }[]): string[] {
+  const status = backends.map((b) => [b.name, b.available ? `available${b.auto ? ' (--backend auto uses this one)' : ''}` : `unavailable: ${b.reason}`]);
+  if (!backends.some((b) => b.name === 'native')) {
+    const wasm = status.findIndex((s) => s[0] === 'wasm');
+    status.splice(wasm < 0 ? status.length : wasm, 0, ['native', `unavailable: ${NATIVE_NOT_INSTALLED}`]);
+  }
+  return ['backends, in the order --backend auto tries them:', ...columns(status)];
+}
+
 /** Left-aligned columns as wide as their widest cell; the last column is not padded. */
 function columns(rows: string[][], indent = '  '): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))) ?? [];
@@ -63,9 +77,6 @@ export const addPluginsCommand: AddCommand = (program, ctx) => {
       });
 
       ctx.out('');
-      ctx.out('backends, in the order --backend auto tries them:');
-      const status = [...backends.values()].map((b) => [b.name, b.available ? `available${b.auto ? ' (--backend auto uses this one)' : ''}` : `unavailable: ${b.reason}`]);
-      if (!backends.has('native')) status.splice(Math.max(0, status.findIndex((s) => s[0] === 'wasm')), 0, ['native', `unavailable: ${NATIVE_NOT_INSTALLED}`]);
-      for (const line of columns(status)) ctx.out(line);
+      for (const line of backendLines([...backends.values()])) ctx.out(line);
     });
 };
