@@ -69,7 +69,8 @@ function signalHandling(controller: AbortController, endProgress: () => string |
 
 /**
  * Runs the CLI; returns the exit code: 0 success, 2 bad input (config, data, arguments, damaged
- * run files), 3 training diverged, 1 internal failure (its stack trace with --debug or LTH_DEBUG=1).
+ * run files), 3 training diverged, 1 internal failure (its stack trace with --debug or LTH_DEBUG=1),
+ * 130 and 143 stopped by SIGINT and SIGTERM (with `handleSignals`).
  */
 export async function main(argv: string[], io: MainIO = { stdout: process.stdout, stderr: process.stderr }, options: MainOptions = {}): Promise<number> {
   const program = new Command('lth')
