@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeLandscapeFixture } from '../../report/src/test-utils/landscape.js';
 
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const bin = join(repo, 'packages/cli/bin/lth.js');
@@ -141,6 +142,8 @@ describe('lth serve in a browser', () => {
     await promisify(execFile)(process.execPath, [bin, 'run', join(dir, 'short.json'), '--backend', 'cpu', '--out', runs], { cwd: dir });
     const runDir = join(runs, readdirSync(runs).find((d) => d.startsWith('short-'))!);
     await promisify(execFile)(process.execPath, [bin, 'report', runDir], { cwd: dir });
+    // A landscape at levels 0 and 1: its 3D surfaces draw through their own script (not vega).
+    for (const level of [0, 1]) writeLandscapeFixture(runDir, level, 0.5 + level, { tilt: 0.2 });
     // A damaged line in level 1's metrics: named in a warning, the rest still drawn.
     appendFileSync(join(runDir, 'replicate-0', 'level-1', 'metrics.jsonl'), '{"iteration": 50, "trainLo\n');
 
@@ -150,6 +153,7 @@ describe('lth serve in a browser', () => {
     await row.locator('a').click();
     await page.locator('#charts[data-ready="true"]').waitFor({ timeout: 60_000 });
     expect(await page.locator('#results a', { hasText: 'report.html' }).count()).toBe(1);
+    expect(await page.locator('#chart-landscape-3d canvas').count()).toBeGreaterThanOrEqual(2);
     expect(await page.locator('#run-warnings').innerText()).toMatch(/replicate-0\/level-1\/metrics\.jsonl: line 6 is not an evaluation record/);
     // Its curves: a line per level and split; a legend click picks level 0 and the others fade.
     await expect.poll(() => page.locator('#curves .mark-line path').count(), { timeout: 30_000 }).toBe(2 * 3 * 3);

@@ -98,7 +98,12 @@ async function chartsSection(ids, skip) {
     .then(async (body) => {
       const charts = body.charts.filter((c) => !skip.includes(c.id));
       section.replaceChildren(...charts.map((c) => h('div', { class: 'chart', id: `chart-${c.id}` }, h('div', { class: 'vega' }), h('p', { class: 'chart-caption' }, c.caption))));
-      for (const c of charts) await window.lthEmbed(section.querySelector(`#chart-${CSS.escape(c.id)} .vega`), c.spec);
+      for (const c of charts) {
+        const el = section.querySelector(`#chart-${CSS.escape(c.id)} .vega`);
+        // A chart vega cannot make live (the rotatable 3D surfaces) brings its own drawing function.
+        if (c.live) new Function(`return (${c.live.script})`)()(el, c.live.data);
+        else await window.lthEmbed(el, c.spec);
+      }
       section.setAttribute('data-ready', 'true');
     })
     .catch((error) => section.replaceChildren(warningBox([`charts: ${error.message}`])));
