@@ -2,7 +2,8 @@
 // Builds the web demo (examples/web) from a finished LeNet run on MNIST: exports the ticket in
 // the lth sparse format (read by @lth/sparse-runtime) and the dense network (level 0) as a
 // TensorFlow.js LayersModel, writes test digits as lth feeds them, and copies what the page
-// loads (tf.min.js, the sparse runtime) beside them: the page then needs no network at all.
+// loads (tf.min.js and its wasm backend, the sparse runtime) beside them: the page then needs no
+// network at all.
 //
 //   node examples/web/build.mjs <runDir> [--level L | --best] [--digits 200] [--out examples/web/build]
 //   node examples/web/serve.mjs [--port 8080]     # then open http://127.0.0.1:8080
@@ -60,6 +61,9 @@ writeFileSync(join(out, 'digits.json'), JSON.stringify({ count: n, size, inputSh
 const require = createRequire(import.meta.url);
 mkdirSync(join(out, 'vendor', 'sparse-runtime'), { recursive: true });
 copyFileSync(require.resolve('@tensorflow/tfjs/dist/tf.min.js'), join(out, 'vendor', 'tf.min.js'));
+// TF.js's WebAssembly backend: its script and binaries (the page picks SIMD where the browser has it).
+const wasm = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js'));
+for (const f of readdirSync(wasm).filter((f) => f === 'tf-backend-wasm.min.js' || f.endsWith('.wasm'))) copyFileSync(join(wasm, f), join(out, 'vendor', f));
 const runtime = join(dirname(require.resolve('@lth/sparse-runtime/package.json')), 'dist');
 for (const f of readdirSync(runtime).filter((f) => f.endsWith('.js'))) copyFileSync(join(runtime, f), join(out, 'vendor', 'sparse-runtime', f));
 for (const f of ['index.html', 'demo.js']) copyFileSync(join(here, f), join(out, f));

@@ -15,7 +15,10 @@ async function main() {
     fetch('dense/model.json').then((r) => r.json()).then((m) => Promise.all(m.weightsManifest.flatMap((g) => g.paths).map((p) => bytesOf(`dense/${p}`)))),
   ]);
   const ticket = SparseModel.read(ticketBytes);
-  await tf.setBackend('cpu');
+  // TF.js's backend for the dense network: ?backend=wasm (the default), cpu or webgl.
+  const backend = new URLSearchParams(location.search).get('backend') ?? 'wasm';
+  if (backend === 'wasm') tf.wasm.setWasmPaths(new URL('vendor/', location.href).href);
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} is not available in this browser`);
   const dense = await tf.loadLayersModel('dense/model.json');
   const { count, size, labels, x } = digits;
   const inputs = Float32Array.from(x);

@@ -65,7 +65,7 @@ it('classifies the test digits as Node does, and a digit drawn on the canvas, of
     }
     return route.continue();
   });
-  await page.goto(url);
+  await page.goto(`${url}?backend=cpu`);
   await page.waitForFunction(() => (window as unknown as { demo?: unknown }).demo !== undefined, undefined, { timeout: 60_000 });
   type Results = Record<'ticket' | 'dense', { predictions: number[]; accuracy: number; stored: number; bytes: number; msPerDigit: number }>;
   const results = (await page.evaluate(() => (window as unknown as { demo: { results: unknown } }).demo.results)) as Results;
@@ -97,5 +97,17 @@ it('classifies the test digits as Node does, and a digit drawn on the canvas, of
   await page.waitForFunction(() => ['ticket', 'dense'].every((m) => /^\d$/.test(document.getElementById(`predict-${m}`)!.textContent!)), undefined, { timeout: 30_000 });
 
   expect(outside).toEqual([]);
+  expect(errors).toEqual([]);
+
+  // The default: the dense network on TF.js's WebAssembly backend, served from the build too.
+  const wasm = await browser.newPage();
+  wasm.on('pageerror', (e) => errors.push(e.message));
+  wasm.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await wasm.goto(url);
+  await wasm.waitForFunction(() => (window as unknown as { demo?: unknown }).demo !== undefined, undefined, { timeout: 60_000 });
+  const onWasm = (await wasm.evaluate(() => (window as unknown as { demo: { results: unknown } }).demo.results)) as Results;
+  expect(await wasm.locator('#row-dense').innerText()).toContain('wasm');
+  expect(onWasm.dense.predictions).toEqual(denseNode);
+  expect(onWasm.ticket.predictions).toEqual(results.ticket.predictions);
   expect(errors).toEqual([]);
 });
