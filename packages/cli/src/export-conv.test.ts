@@ -1,7 +1,7 @@
 /**
  * `lth export --format tfjs` of a convolutional ticket (a narrow Conv-2 trained by the real
  * `lth run` on synthetic 8x8x3 images, with dropout): tf.loadLayersModel reads it and gives lth's
- * logits; the sparse format, fully connected only, refuses it naming the layer (exit 2).
+ * logits, and so do onnxruntime (onnx) and @lth/sparse-runtime (sparse: the kept weights only).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { RunStore, type TensorMap, tf } from '@lth/core';
 import { openOnnx, tfjsFileHandler } from '@lth/export';
 import { convDefaults, convSpec } from '@lth/models';
+import { SparseModel } from '@lth/sparse-runtime';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lth } from './test-utils/in-process.js';
@@ -85,9 +86,32 @@ describe('lth export of Conv-2', () => {
     tf.dispose(Object.values(final));
   }, 60_000);
 
-  it('--format sparse refuses it, naming the layers (exit 2)', async () => {
-    const done = await lth('export', runDir, '--level', '1', '--format', 'sparse', '--out', join(dir, 'sparse'), '--backend', 'cpu');
-    expect(done.code).toBe(2);
-    expect(done.stderr).toMatch(/sparse export supports fully connected models .* this model has conv2d, maxpool, flatten, dense/);
+  it('--format sparse: only the kept weights of every conv and dense layer; @lth/sparse-runtime gives lth\'s logits', async () => {
+    const out = join(dir, 'sparse');
+    const done = await lth('export', runDir, '--level', '1', '--format', 'sparse', '--out', out, '--backend', 'cpu');
+    expect(done.code, done.stderr).toBe(0);
+    const spec = convSpec({ ...convDefaults, ...MODEL }, DATA);
+    const level = new RunStore(runDir).replicate(0).level(1);
+    const final = level.readFinal(spec.weightNames);
+    const masks = level.readMasks();
+    const inputs = Float32Array.from({ length: 5 * 8 * 8 * 3 }, (_, i) => Math.sin(i * 0.37));
+    const ours = tf.tidy(() => {
+      const masked: TensorMap = { ...final };
+      for (const [name, m] of Object.entries(masks)) masked[name] = tf.mul(final[name]!, tf.tensor(m.data, m.shape, 'float32'));
+      return spec.forward(masked, tf.tensor(inputs, [5, 8, 8, 3]), false).dataSync();
+    });
+    for (const kernel of ['js', 'wasm'] as const) {
+      const model = SparseModel.read(new Uint8Array(readFileSync(join(out, 'model.lthsparse'))), { kernel });
+      const theirs = model.predict(inputs, 5);
+      expect(theirs.length).toBe(5 * 3);
+      expect(Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i]!)))).toBeLessThan(1e-4);
+      // Pruned weights are absent: the stored values per layer are the mask's counts.
+      const stored = model.storedWeights();
+      for (const l of spec.describe!().layers) {
+        if (l.type !== 'conv2d' && l.type !== 'dense') continue;
+        expect(stored[l.name]).toBe(masks[l.kernel]!.data.reduce((a, b) => a + b, 0));
+      }
+    }
+    tf.dispose(Object.values(final));
   }, 60_000);
 });

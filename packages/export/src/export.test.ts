@@ -161,8 +161,10 @@ describe('exportTicket', () => {
     const ticket = readTicket(store, selectLevel(store, 0, { level: 1 }), description);
     const { describe: _d, ...bare } = model;
     await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'x'), model: bare, dataset })).rejects.toThrow(/does not describe its architecture/);
-    const conv = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'conv2d' } as never, ...description.layers] }) };
-    await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'y'), model: conv, dataset })).rejects.toThrow(/sparse export supports fully connected models .* this model has conv2d, flatten, dense/);
+    const normed = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'batchnorm' } as never, ...description.layers] }) };
+    await expect(exportTicket(ticket, { exporter: sparseExporter, outDir: join(dir, 'y'), model: normed, dataset })).rejects.toThrow(
+      /sparse export runs conv2d, maxpool, flatten and dense layers .* this model also has batchnorm: export it as tfjs or onnx/,
+    );
     const recurrent = { ...model, describe: () => ({ inputShape: [2, 3], layers: [{ type: 'lstm' } as never, ...description.layers] }) };
     await expect(exportTicket(ticket, { exporter: tfjsExporter, outDir: join(dir, 'y'), model: recurrent, dataset })).rejects.toThrow(
       /tfjs export supports flatten, dense, conv2d, maxpool, globalavgpool, residual, subsample, padchannels and batchnorm \(folded\) layers .* this model has lstm/,

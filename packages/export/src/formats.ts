@@ -1,32 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ExportTicket, type LayerDescription, type ModelDescription, tf, UserError } from '@lth/core';
-import { type DenseLayerInput, encodeSparseModel, toFloat16 } from '@lth/sparse-runtime';
+import { encodeSparseModel, type LayerInput, toFloat16 } from '@lth/sparse-runtime';
 import { foldBatchNorm } from './fold.js';
 import { kerasTopology } from './keras.js';
 import { TFJS_WEIGHTS_FILE } from './tfjs-exporter.js';
 import type { Ticket } from './ticket.js';
 import { VERSION } from './version.js';
-
-type DenseDescription = Extract<LayerDescription, { type: 'dense' }>;
-
-/**
- * The dense layers of a fully connected net: an optional flatten first, then dense layers. Any
- * other architecture is refused with the layer types it has (the formats here run the LeNet family).
- */
-export function denseLayers(description: ModelDescription, format: string): DenseDescription[] {
-  const layers = description.layers;
-  const body = layers[0]?.type === 'flatten' ? layers.slice(1) : layers;
-  const other = body.filter((l) => l.type !== 'dense');
-  if (other.length || !body.length) {
-    const types = [...new Set(layers.map((l) => l.type))].join(', ');
-    throw new UserError(`the ${format} export supports fully connected models (the LeNet family: flatten, dense, ReLU); this model has ${types || 'no layers'}`, '--format');
-  }
-  if (body === layers && description.inputShape.length > 1) {
-    throw new UserError(`the model's input is ${description.inputShape.join('x')} but it describes no flatten before its first dense layer`, '--format');
-  }
-  return body as DenseDescription[];
-}
 
 /** Where a ticket came from, recorded in every export (sidecar and the format's own metadata). */
 export function provenanceOf(ticket: Ticket, format: string): Record<string, unknown> {
@@ -49,26 +29,35 @@ export function provenanceOf(ticket: Ticket, format: string): Record<string, unk
 
 /**
  * The ticket in the lth sparse format (docs/sparse-format.md): only the kept weights are stored,
- * as float32 or (`values: 'float16'`) half-precision values.
+ * as float32 or (`values: 'float16'`) half-precision values. Fully connected nets (the LeNet
+ * family) and convolutional ones made of conv2d, maxpool, flatten and dense layers (Conv-2/4/6).
  */
 export function sparseModelBytes(ticket: ExportTicket, values: 'float32' | 'float16' = 'float32'): Uint8Array {
   const { description } = ticket;
-  const layers = denseLayers(description, 'sparse');
+  const other = description.layers.filter((l) => !['flatten', 'dense', 'conv2d', 'maxpool'].includes(l.type));
+  if (other.length) {
+    const types = [...new Set(other.map((l) => l.type))].join(', ');
+    throw new UserError(`the sparse export runs conv2d, maxpool, flatten and dense layers (LeNet, Conv-2/4/6); this model also has ${types}: export it as tfjs or onnx`, '--format');
+  }
+  const kernel = (name: string) => ticket.weights[name]!.data;
+  const mask = (name: string) => ticket.masks[name]?.data;
   let inputs = description.inputShape.reduce((a, b) => a * b, 1);
-  const dense: DenseLayerInput[] = layers.map((l) => {
-    const layer: DenseLayerInput = {
-      name: l.name,
-      inputs,
-      units: l.units,
-      activation: l.activation,
-      kernel: ticket.weights[l.kernel]!.data,
-      mask: ticket.masks[l.kernel]?.data,
-      bias: ticket.weights[l.bias]!.data,
-    };
-    inputs = l.units;
-    return layer;
-  });
-  return encodeSparseModel({ inputShape: description.inputShape, layers: dense, metadata: { ...ticket.provenance, values } }, { values });
+  const layers: LayerInput[] = [];
+  for (const l of description.layers) {
+    if (l.type === 'conv2d') {
+      layers.push({ type: 'conv2d', name: l.name, filters: l.filters, kernelSize: l.kernelSize, stride: l.stride ?? 1, activation: l.activation, kernel: kernel(l.kernel), mask: mask(l.kernel), bias: l.bias ? kernel(l.bias) : undefined });
+    } else if (l.type === 'maxpool') {
+      layers.push({ type: 'maxpool', size: l.size });
+    } else if (l.type === 'dense') {
+      const units = l.units;
+      // A dense layer's inputs: the kernel's first dimension ([inputs, units]).
+      inputs = kernel(l.kernel).length / units;
+      layers.push({ name: l.name, inputs, units, activation: l.activation, kernel: kernel(l.kernel), mask: mask(l.kernel), bias: kernel(l.bias) });
+    }
+    // flatten: the format's dense layers read their input flattened (NHWC, row-major), as tf.reshape does.
+  }
+  if (!layers.some((l) => l.type === undefined)) throw new UserError('the sparse export needs a dense layer at the end (the logits)', '--format');
+  return encodeSparseModel({ inputShape: description.inputShape, layers, metadata: { ...ticket.provenance, values } }, { values });
 }
 
 /** A TensorFlow.js LayersModel: `model.json` (topology and weights manifest) and one weights file. */

@@ -15,9 +15,9 @@ const optionsSchema = Type.Object(
 );
 export type SparseExporterOptions = Static<typeof optionsSchema>;
 
-/** The lth sparse format (docs/sparse-format.md) for @lth/sparse-runtime: only the kept weights, fully connected models. */
+/** The lth sparse format (docs/sparse-format.md) for @lth/sparse-runtime: only the kept weights; fully connected and Conv-2/4/6-style models. */
 export const sparseExporter: Exporter<SparseExporterOptions> = {
-  meta: { name: 'sparse', version: VERSION, apiVersion: API_VERSION, description: 'model.lthsparse: only the kept weights (CSR), run by @lth/sparse-runtime; the LeNet family' },
+  meta: { name: 'sparse', version: VERSION, apiVersion: API_VERSION, description: 'model.lthsparse: only the kept weights (CSR), run by @lth/sparse-runtime; LeNet and Conv-2/4/6' },
   optionsSchema,
   defaults: { values: 'float32' },
   accuracyTolerance: (o) => (o.values === 'float16' ? 5e-4 : 1e-4),

@@ -5,10 +5,12 @@ import {
   type BufferRef,
   type CsrKernel,
   type DenseKernel,
+  type Conv2dLayerHeader,
   type DenseLayerHeader,
   FORMAT,
   FORMAT_VERSION,
   HEADER_PREFIX_BYTES,
+  type LayerHeader,
   type SparseHeader,
 } from './format.js';
 import { toFloat16 } from './float16.js';
@@ -25,6 +27,28 @@ export interface DenseLayerInput {
   mask?: Uint8Array;
   bias: Float32Array;
 }
+
+/** A 2D convolution to store (NHWC), as lth holds it: kernel [kh, kw, channels, filters], row-major. */
+export interface Conv2dLayerInput {
+  type: 'conv2d';
+  name: string;
+  filters: number;
+  kernelSize: [number, number];
+  stride?: number;
+  activation: Activation;
+  kernel: Float32Array;
+  mask?: Uint8Array;
+  bias?: Float32Array;
+}
+
+/** Max-pooling over size × size windows at stride size. */
+export interface MaxPoolLayerInput {
+  type: 'maxpool';
+  size: number;
+}
+
+/** A layer to store: dense (the default when `type` is absent), conv2d or maxpool. */
+export type LayerInput = (DenseLayerInput & { type?: 'dense' }) | Conv2dLayerInput | MaxPoolLayerInput;
 
 export interface EncodeOptions {
   /**
@@ -54,10 +78,12 @@ class DataWriter {
   }
 }
 
-const kept = (layer: DenseLayerInput, i: number) => (layer.mask ? layer.mask[i] === 1 : layer.kernel[i] !== 0);
+type KernelInput = Pick<DenseLayerInput, 'inputs' | 'units' | 'kernel' | 'mask'>;
+
+const kept = (layer: KernelInput, i: number) => (layer.mask ? layer.mask[i] === 1 : layer.kernel[i] !== 0);
 
 /** CSR over output units (the transpose of [inputs, units]): indices are input positions. */
-function csr(layer: DenseLayerInput, data: DataWriter): CsrKernel {
+function csr(layer: KernelInput, data: DataWriter): CsrKernel {
   const { inputs, units, kernel } = layer;
   const rowPtr = new Uint32Array(units + 1);
   for (let i = 0; i < inputs; i++) for (let o = 0; o < units; o++) if (kept(layer, i * units + o)) rowPtr[o + 1]!++;
@@ -85,7 +111,7 @@ function csr(layer: DenseLayerInput, data: DataWriter): CsrKernel {
   };
 }
 
-function dense(layer: DenseLayerInput, data: DataWriter): DenseKernel {
+function dense(layer: KernelInput, data: DataWriter): DenseKernel {
   const values = layer.kernel.map((v, i) => (kept(layer, i) ? v : 0));
   let nnz = 0;
   for (let i = 0; i < values.length; i++) if (kept(layer, i)) nnz++;
@@ -93,7 +119,7 @@ function dense(layer: DenseLayerInput, data: DataWriter): DenseKernel {
 }
 
 /** Bytes of a CSR kernel with `nnz` entries, to choose the smaller layout. */
-function csrBytes(layer: DenseLayerInput, nnz: number, valueBytes: number): number {
+function csrBytes(layer: KernelInput, nnz: number, valueBytes: number): number {
   return (layer.units + 1) * 4 + nnz * ((layer.inputs <= 65536 ? 2 : 4) + valueBytes) + 2 * 8;
 }
 
@@ -104,27 +130,62 @@ function check(layer: DenseLayerInput): void {
   if (layer.bias.length !== layer.units) throw new Error(`layer ${layer.name}: bias has ${layer.bias.length} values, not ${layer.units}`);
 }
 
+/** The kernel in the smaller layout (or the one asked for). */
+function storeKernel(layer: KernelInput, data: DataWriter, options: EncodeOptions): CsrKernel | DenseKernel {
+  const valueBytes = options.values === 'float16' ? 2 : 4;
+  let nnz = 0;
+  for (let i = 0; i < layer.kernel.length; i++) if (kept(layer, i)) nnz++;
+  const layout = options.layout ?? 'auto';
+  const useCsr = layout === 'csr' || (layout === 'auto' && csrBytes(layer, nnz, valueBytes) < layer.kernel.length * valueBytes);
+  return useCsr ? csr(layer, data) : dense(layer, data);
+}
+
+/** Output [height, width, channels] of a convolution or pooling on `shape`. */
+export function convOutputShape(shape: [number, number, number], kernelSize: [number, number], stride: number, filters: number): [number, number, number] {
+  const out = (n: number, k: number) => Math.floor((n + 2 * Math.floor((k - 1) / 2) - k) / stride) + 1;
+  return [out(shape[0], kernelSize[0]), out(shape[1], kernelSize[1]), filters];
+}
+
 /**
- * The bytes of an lth sparse model file: a fully connected net (layers input side first) with
- * only the kept weights stored. `metadata` is recorded in the header as given.
+ * The bytes of an lth sparse model file: layers input side first (dense, or conv2d and maxpool
+ * on NHWC inputs before the first dense layer) with only the kept weights stored. `metadata` is
+ * recorded in the header as given.
  */
 export function encodeSparseModel(
-  model: { inputShape: number[]; layers: DenseLayerInput[]; metadata?: Record<string, unknown> },
+  model: { inputShape: number[]; layers: LayerInput[]; metadata?: Record<string, unknown> },
   options: EncodeOptions = {},
 ): Uint8Array {
   const data = new DataWriter(options.values === 'float16');
-  const valueBytes = options.values === 'float16' ? 2 : 4;
+  // An image's [h, w, c] until the first dense layer flattens it.
+  let shape: [number, number, number] | undefined = model.inputShape.length === 3 ? (model.inputShape as [number, number, number]) : undefined;
   let inputs = model.inputShape.reduce((a, b) => a * b, 1);
-  const layers: DenseLayerHeader[] = model.layers.map((layer) => {
+  const layers: LayerHeader[] = model.layers.map((layer): LayerHeader => {
+    if (layer.type === 'conv2d' || layer.type === 'maxpool') {
+      const name = layer.type === 'conv2d' ? layer.name : 'maxpool';
+      if (!shape) throw new Error(`layer ${name}: a ${layer.type} layer needs an [height, width, channels] input, and the layer before it gives ${inputs} features`);
+      const inputShape = shape;
+      if (layer.type === 'maxpool') {
+        shape = [Math.floor(shape[0] / layer.size), Math.floor(shape[1] / layer.size), shape[2]];
+        inputs = shape[0] * shape[1] * shape[2];
+        return { type: 'maxpool', inputShape, size: layer.size };
+      }
+      const stride = layer.stride ?? 1;
+      const k = { inputs: layer.kernelSize[0] * layer.kernelSize[1] * shape[2], units: layer.filters, kernel: layer.kernel, mask: layer.mask };
+      if (layer.kernel.length !== k.inputs * k.units) throw new Error(`layer ${layer.name}: kernel has ${layer.kernel.length} values, not ${layer.kernelSize.join('x')}x${shape[2]}x${layer.filters}`);
+      if (layer.mask && layer.mask.length !== layer.kernel.length) throw new Error(`layer ${layer.name}: mask has ${layer.mask.length} entries, not ${layer.kernel.length}`);
+      if (layer.bias && layer.bias.length !== layer.filters) throw new Error(`layer ${layer.name}: bias has ${layer.bias.length} values, not ${layer.filters}`);
+      shape = convOutputShape(shape, layer.kernelSize, stride, layer.filters);
+      inputs = shape[0] * shape[1] * shape[2];
+      const header: Conv2dLayerHeader = { type: 'conv2d', name: layer.name, inputShape, filters: layer.filters, kernelSize: layer.kernelSize, stride, activation: layer.activation, kernel: storeKernel(k, data, options) };
+      if (layer.bias) header.bias = data.add('F32', layer.bias);
+      return header;
+    }
     check(layer);
     if (layer.inputs !== inputs) throw new Error(`layer ${layer.name} takes ${layer.inputs} inputs, but the layer before it gives ${inputs}`);
     inputs = layer.units;
-    let nnz = 0;
-    for (let i = 0; i < layer.kernel.length; i++) if (kept(layer, i)) nnz++;
-    const layout = options.layout ?? 'auto';
-    const useCsr = layout === 'csr' || (layout === 'auto' && csrBytes(layer, nnz, valueBytes) < layer.kernel.length * valueBytes);
-    const kernel = useCsr ? csr(layer, data) : dense(layer, data);
-    return { type: 'dense', name: layer.name, inputs: layer.inputs, units: layer.units, activation: layer.activation, kernel, bias: data.add('F32', layer.bias) };
+    shape = undefined;
+    const header: DenseLayerHeader = { type: 'dense', name: layer.name, inputs: layer.inputs, units: layer.units, activation: layer.activation, kernel: storeKernel(layer, data, options), bias: data.add('F32', layer.bias) };
+    return header;
   });
   const header: SparseHeader = { format: FORMAT, version: FORMAT_VERSION, inputShape: model.inputShape, layers, metadata: model.metadata ?? {} };
   let json = new TextEncoder().encode(JSON.stringify(header));

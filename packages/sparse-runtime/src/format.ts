@@ -67,13 +67,42 @@ export interface DenseLayerHeader {
   bias: BufferRef;
 }
 
+/**
+ * A 2D convolution on NHWC inputs: out = activation(conv2d(x, kernel) + bias) at `stride`, with
+ * (k − 1) / 2 zeros on each side. Its kernel is stored like a dense layer's with inputs = kh·kw·c
+ * (lth's [kh, kw, c, filters] kernel, row-major, is [kh·kw·c, filters]) and units = filters.
+ */
+export interface Conv2dLayerHeader {
+  type: 'conv2d';
+  name: string;
+  /** [height, width, channels] of one example's input. */
+  inputShape: [number, number, number];
+  filters: number;
+  kernelSize: [number, number];
+  stride: number;
+  activation: Activation;
+  kernel: CsrKernel | DenseKernel;
+  /** filters values (F32); absent: no bias. */
+  bias?: BufferRef;
+}
+
+/** Max-pooling over size × size windows at stride size ('valid'), on NHWC inputs. */
+export interface MaxPoolLayerHeader {
+  type: 'maxpool';
+  inputShape: [number, number, number];
+  size: number;
+}
+
+/** A layer of the file; a dense layer flattens its input (NHWC, row-major, as tf.reshape). */
+export type LayerHeader = DenseLayerHeader | Conv2dLayerHeader | MaxPoolLayerHeader;
+
 export interface SparseHeader {
   format: typeof FORMAT;
   version: number;
   /** Shape of one input example (flattened before the first layer), e.g. [28, 28, 1]. */
   inputShape: number[];
   /** The layers, input side first; the last one's outputs are the logits. */
-  layers: DenseLayerHeader[];
+  layers: LayerHeader[];
   /** Where the model came from (run, level, fraction remaining, accuracy): free-form JSON. */
   metadata: Record<string, unknown>;
 }

@@ -172,3 +172,53 @@ describe('SparseModel.read on bad files', () => {
     expect(() => SparseModel.read(bad)).toThrow(/index 7 at entry 0 is not below 3 inputs/);
   });
 });
+
+describe('SparseModel on convolutional layers (NHWC)', () => {
+  // A 3x3 input 1..9; a 3x3 filter with 1 at the top-left tap and 2 at the centre, bias 0.5, at
+  // stride 1 with one zero on each side: out[y][x] = 2·in[y][x] + in[y−1][x−1] + 0.5, i.e.
+  // [[2.5, 4.5, 6.5], [8.5, 11.5, 14.5], [14.5, 17.5, 20.5]]; a 2x2 max-pool keeps the top-left
+  // window's max, 11.5; a 1→1 dense layer with weight 1 gives it as the logit.
+  const input = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const kernel = Float32Array.from([1, 0, 0, 0, 2, 0, 0, 0, 0]);
+  const model = (mask?: Uint8Array, layout?: 'csr' | 'dense') =>
+    SparseModel.read(
+      encodeSparseModel(
+        {
+          inputShape: [3, 3, 1],
+          layers: [
+            { type: 'conv2d', name: 'conv', filters: 1, kernelSize: [3, 3], activation: 'linear', kernel, mask, bias: Float32Array.from([0.5]) },
+            { type: 'maxpool', size: 2 },
+            { name: 'out', inputs: 1, units: 1, activation: 'linear', kernel: Float32Array.from([1]), bias: Float32Array.from([0]) },
+          ],
+        },
+        { layout },
+      ),
+    );
+
+  it('convolves, pools and flattens as computed by hand, in either kernel layout and any batch', () => {
+    for (const layout of ['csr', 'dense'] as const) {
+      expect(Array.from(model(undefined, layout).predict(input))).toEqual([11.5]);
+      // A batch of two: the second example is the first doubled (bias once): 2·11 + 0.5.
+      expect(Array.from(model(undefined, layout).predict(Float32Array.from([...input, ...input.map((v) => 2 * v)]), 2))).toEqual([11.5, 22.5]);
+    }
+  });
+
+  it('stores only the kept taps: with only the top-left one kept, out = in[y−1][x−1] + 0.5', () => {
+    const pruned = model(Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0]), 'csr');
+    expect(pruned.storedWeights()).toEqual({ conv: 1, out: 1 });
+    expect(Array.from(pruned.predict(input))).toEqual([1.5]);
+  });
+
+  it('refuses a convolution after a dense layer, and a layer whose input shape is not the one it gets', () => {
+    const conv = { type: 'conv2d' as const, name: 'conv', filters: 1, kernelSize: [1, 1] as [number, number], activation: 'linear' as const, kernel: Float32Array.from([1]) };
+    const flat = { name: 'd', inputs: 9, units: 4, activation: 'linear' as const, kernel: new Float32Array(36), bias: new Float32Array(4) };
+    expect(() => encodeSparseModel({ inputShape: [3, 3, 1], layers: [flat, conv] })).toThrow(/needs an \[height, width, channels\] input, and the layer before it gives 4 features/);
+    const bytes = encodeSparseModel({ inputShape: [3, 3, 1], layers: [conv, { ...flat }] });
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)))));
+    header.layers[0].inputShape = [4, 4, 1];
+    const json = new TextEncoder().encode(JSON.stringify(header).padEnd(Number(new DataView(bytes.buffer).getBigUint64(0, true))));
+    const edited = new Uint8Array(bytes);
+    edited.set(json, 8);
+    expect(() => SparseModel.read(edited)).toThrow(/layer 0 \(conv\) takes inputs of shape \[4,4,1\], but the layer before it gives 3x3x1/);
+  });
+});

@@ -2,14 +2,17 @@ import {
   type Activation,
   ALIGN,
   type BufferRef,
-  type DenseLayerHeader,
+  type CsrKernel,
+  type DenseKernel,
   DTYPE_BYTES,
   FORMAT,
   FORMAT_VERSION,
   HEADER_PREFIX_BYTES,
+  type LayerHeader,
   type SparseHeader,
   SparseFormatError,
 } from './format.js';
+import { convOutputShape } from './encode.js';
 import { fromFloat16 } from './float16.js';
 import { type WasmLayer, WasmSpmm, wasmSimdAvailable } from './wasm-kernel.js';
 
@@ -18,16 +21,46 @@ type Kernel =
   | { layout: 'csr'; rowPtr: Uint32Array; indices: Uint16Array | Uint32Array; values: Float32Array }
   | { layout: 'dense'; values: Float32Array };
 
-interface Layer {
+type Shape3 = [number, number, number];
+
+interface DenseLayer {
+  type: 'dense';
   /** The CSR kernel's copy in the WebAssembly kernel's memory, when that kernel is in use. */
   wasm?: WasmLayer;
   name: string;
   inputs: number;
   units: number;
+  /** Features out per example (= units). */
+  outputs: number;
   activation: Activation;
   kernel: Kernel;
   bias: Float32Array;
 }
+
+/** A convolution: its kernel is a dense layer's over inputs kh·kw·c and units = filters. */
+interface ConvLayer {
+  type: 'conv2d';
+  name: string;
+  in: Shape3;
+  out: Shape3;
+  kernelSize: [number, number];
+  stride: number;
+  outputs: number;
+  activation: Activation;
+  kernel: Kernel;
+  bias?: Float32Array;
+}
+
+interface PoolLayer {
+  type: 'maxpool';
+  name: string;
+  in: Shape3;
+  out: Shape3;
+  size: number;
+  outputs: number;
+}
+
+type Layer = DenseLayer | ConvLayer | PoolLayer;
 
 const fail = (message: string): never => {
   throw new SparseFormatError(`lth sparse model: ${message}`);
@@ -80,28 +113,53 @@ function kernelValues(bytes: Uint8Array, dataStart: number, ref: BufferRef | und
   return view<Float32Array>(bytes, dataStart, ref, what, count);
 }
 
-function readLayer(bytes: Uint8Array, dataStart: number, h: DenseLayerHeader, inputs: number, index: number): Layer {
-  const what = `layer ${index} (${h?.name})`;
-  if (h?.type !== 'dense') fail(`${what}: type ${JSON.stringify(h?.type)} is not supported (this runtime runs "dense" layers)`);
+/** A kernel stored like a dense layer's ([inputs, units]; CSR over units), checked. */
+function readKernel(bytes: Uint8Array, dataStart: number, k: CsrKernel | DenseKernel | undefined, inputs: number, units: number, what: string): Kernel {
+  if (k?.layout === 'dense') return { layout: 'dense', values: kernelValues(bytes, dataStart, k.values, `${what} kernel values`, inputs * units) };
+  if (k?.layout !== 'csr') return fail(`${what}: kernel layout ${JSON.stringify((k as { layout?: unknown } | undefined)?.layout)} is not csr or dense`);
+  if (k.rowPtr?.dtype !== 'U32' || (k.indices?.dtype !== 'U16' && k.indices?.dtype !== 'U32')) fail(`${what} kernel: rowPtr must be U32, indices U16 or U32`);
+  const rowPtr = view<Uint32Array>(bytes, dataStart, k.rowPtr, `${what} kernel rowPtr`, units + 1);
+  const nnz = rowPtr[units]!;
+  if (rowPtr[0] !== 0 || nnz !== k.nnz) fail(`${what} kernel: rowPtr must run from 0 to nnz (${k.nnz}), runs from ${rowPtr[0]} to ${nnz}`);
+  for (let o = 0; o < units; o++) if (rowPtr[o + 1]! < rowPtr[o]!) fail(`${what} kernel: rowPtr decreases at unit ${o}`);
+  const indices = view<Uint16Array | Uint32Array>(bytes, dataStart, k.indices, `${what} kernel indices`, nnz);
+  for (let j = 0; j < nnz; j++) if (indices[j]! >= inputs) fail(`${what} kernel: index ${indices[j]} at entry ${j} is not below ${inputs} inputs`);
+  return { layout: 'csr', rowPtr, indices, values: kernelValues(bytes, dataStart, k.values, `${what} kernel values`, nnz) };
+}
+
+const positive = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
+
+/**
+ * One layer, checked against what the layer before it gives: `inputs` features per example, and
+ * `shape` ([h, w, c]) while the input is still an image (before the first dense layer).
+ */
+function readLayer(bytes: Uint8Array, dataStart: number, h: LayerHeader, inputs: number, shape: Shape3 | undefined, index: number): Layer {
+  const what = `layer ${index} (${(h as { name?: string })?.name ?? h?.type})`;
+  if (h?.type === 'conv2d' || h?.type === 'maxpool') {
+    if (!shape) return fail(`${what}: a ${h.type} layer needs an image input, but the layer before it gives ${inputs} features`);
+    if (!Array.isArray(h.inputShape) || h.inputShape.join() !== shape.join()) fail(`${what} takes inputs of shape ${JSON.stringify(h.inputShape)}, but the layer before it gives ${shape.join('x')}`);
+    if (h.type === 'maxpool') {
+      if (!positive(h.size)) fail(`${what}: size must be a positive integer`);
+      const out: Shape3 = [Math.floor(shape[0] / h.size), Math.floor(shape[1] / h.size), shape[2]];
+      return { type: 'maxpool', name: 'maxpool', in: shape, out, size: h.size, outputs: out[0] * out[1] * out[2] };
+    }
+    if (!positive(h.filters) || !Array.isArray(h.kernelSize) || !h.kernelSize.every(positive) || !positive(h.stride)) fail(`${what}: filters, kernelSize and stride must be positive integers`);
+    if (h.activation !== 'relu' && h.activation !== 'linear') fail(`${what}: activation ${JSON.stringify(h.activation)} is not relu or linear`);
+    const out = convOutputShape(shape, h.kernelSize, h.stride, h.filters);
+    if (!out.every((d) => d > 0)) fail(`${what}: a ${h.kernelSize.join('x')} kernel at stride ${h.stride} leaves no output of a ${shape.join('x')} input`);
+    if (h.bias !== undefined && h.bias?.dtype !== 'F32') fail(`${what} bias: dtype must be F32`);
+    const bias = h.bias ? view<Float32Array>(bytes, dataStart, h.bias, `${what} bias`, h.filters) : undefined;
+    const kernel = readKernel(bytes, dataStart, h.kernel, h.kernelSize[0] * h.kernelSize[1] * shape[2], h.filters, what);
+    return { type: 'conv2d', name: h.name, in: shape, out, kernelSize: h.kernelSize, stride: h.stride, outputs: out[0] * out[1] * out[2], activation: h.activation, kernel, bias };
+  }
+  if (h?.type !== 'dense') return fail(`${what}: type ${JSON.stringify((h as { type?: unknown } | undefined)?.type)} is not supported (this runtime runs "dense", "conv2d" and "maxpool" layers)`);
   if (h.inputs !== inputs) fail(`${what} takes ${h.inputs} inputs, but the layer before it gives ${inputs}`);
-  if (!Number.isInteger(h.units) || h.units <= 0) fail(`${what}: units must be a positive integer`);
+  if (!positive(h.units)) fail(`${what}: units must be a positive integer`);
   if (h.activation !== 'relu' && h.activation !== 'linear') fail(`${what}: activation ${JSON.stringify(h.activation)} is not relu or linear`);
   if (h.bias?.dtype !== 'F32') fail(`${what} bias: dtype must be F32`);
   const bias = view<Float32Array>(bytes, dataStart, h.bias, `${what} bias`, h.units);
-  const k = h.kernel;
-  if (k?.layout === 'dense') {
-    return { ...h, bias, kernel: { layout: 'dense', values: kernelValues(bytes, dataStart, k.values, `${what} kernel values`, h.inputs * h.units) } };
-  }
-  if (k?.layout !== 'csr') return fail(`${what}: kernel layout ${JSON.stringify((k as { layout?: unknown } | undefined)?.layout)} is not csr or dense`);
-  if (k.rowPtr?.dtype !== 'U32' || (k.indices?.dtype !== 'U16' && k.indices?.dtype !== 'U32')) fail(`${what} kernel: rowPtr must be U32, indices U16 or U32`);
-  const rowPtr = view<Uint32Array>(bytes, dataStart, k.rowPtr, `${what} kernel rowPtr`, h.units + 1);
-  const nnz = rowPtr[h.units]!;
-  if (rowPtr[0] !== 0 || nnz !== k.nnz) fail(`${what} kernel: rowPtr must run from 0 to nnz (${k.nnz}), runs from ${rowPtr[0]} to ${nnz}`);
-  for (let o = 0; o < h.units; o++) if (rowPtr[o + 1]! < rowPtr[o]!) fail(`${what} kernel: rowPtr decreases at unit ${o}`);
-  const indices = view<Uint16Array | Uint32Array>(bytes, dataStart, k.indices, `${what} kernel indices`, nnz);
-  for (let j = 0; j < nnz; j++) if (indices[j]! >= h.inputs) fail(`${what} kernel: index ${indices[j]} at entry ${j} is not below ${h.inputs} inputs`);
-  const values = kernelValues(bytes, dataStart, k.values, `${what} kernel values`, nnz);
-  return { ...h, bias, kernel: { layout: 'csr', rowPtr, indices, values } };
+  const kernel = readKernel(bytes, dataStart, h.kernel, h.inputs, h.units, what);
+  return { type: 'dense', name: h.name, inputs: h.inputs, units: h.units, outputs: h.units, activation: h.activation, kernel, bias };
 }
 
 /**
@@ -110,6 +168,8 @@ function readLayer(bytes: Uint8Array, dataStart: number, h: DenseLayerHeader, in
  * kernels accumulate in float64; the WebAssembly one (CSR only) in float32, 4 examples at once.
  */
 function runLayer(layer: Layer, x: Float32Array, stride: number, wasm: WasmSpmm | undefined): Float32Array {
+  if (layer.type === 'conv2d') return runConv(layer, x, stride);
+  if (layer.type === 'maxpool') return runPool(layer, x, stride);
   const { units, inputs, kernel, bias } = layer;
   let acc: Float64Array | Float32Array;
   if (kernel.layout === 'csr' && wasm && layer.wasm) {
@@ -173,7 +233,7 @@ export class SparseModel {
     private readonly wasm: WasmSpmm | undefined,
   ) {
     this.inputSize = header.inputShape.reduce((a, b) => a * b, 1);
-    this.outputSize = layers[layers.length - 1]!.units;
+    this.outputSize = layers[layers.length - 1]!.outputs;
   }
 
   /** Reads and checks a model file's bytes; a malformed file throws a SparseFormatError naming the problem. */
@@ -182,13 +242,15 @@ export class SparseModel {
     if (kernel === 'wasm' && !wasmSimdAvailable()) throw new Error('this JavaScript engine has no WebAssembly SIMD; read the model with { kernel: "js" }');
     const { header, dataStart } = parseHeader(bytes);
     let inputs = header.inputShape.reduce((a, b) => a * b, 1);
+    let shape = header.inputShape.length === 3 ? (header.inputShape as Shape3) : undefined;
     const layers = header.layers.map((h, i) => {
-      const layer = readLayer(bytes, dataStart, h, inputs, i);
-      inputs = layer.units;
+      const layer = readLayer(bytes, dataStart, h, inputs, shape, i);
+      inputs = layer.outputs;
+      shape = layer.type === 'dense' ? undefined : layer.out;
       return layer;
     });
     const wasm = kernel !== 'js' && wasmSimdAvailable() ? new WasmSpmm() : undefined;
-    if (wasm) for (const l of layers) if (l.kernel.layout === 'csr') l.wasm = wasm.addLayer(l.kernel.rowPtr, l.kernel.indices, l.kernel.values, l.inputs);
+    if (wasm) for (const l of layers) if (l.type === 'dense' && l.kernel.layout === 'csr') l.wasm = wasm.addLayer(l.kernel.rowPtr, l.kernel.indices, l.kernel.values, l.inputs);
     return new SparseModel(header, layers, wasm);
   }
 
@@ -198,7 +260,9 @@ export class SparseModel {
 
   /** Kernel weights per layer that survived pruning: stored values (CSR), non-zero values (dense). */
   storedWeights(): Record<string, number> {
-    return Object.fromEntries(this.layers.map((l) => [l.name, l.kernel.layout === 'csr' ? l.kernel.values.length : l.kernel.values.filter((v) => v !== 0).length]));
+    return Object.fromEntries(
+      this.layers.flatMap((l) => (l.type === 'maxpool' ? [] : [[l.name, l.kernel.layout === 'csr' ? l.kernel.values.length : l.kernel.values.filter((v) => v !== 0).length]])),
+    );
   }
 
   /** Logits [batch, outputSize], row-major, for inputs [batch, ...inputShape], row-major. */
@@ -218,6 +282,78 @@ export class SparseModel {
   classify(x: Float32Array, batch = 1): Int32Array {
     return argmax(this.predict(x, batch), this.outputSize);
   }
+}
+
+/**
+ * A convolution on the feature-major batch (feature (y, x, c) of NHWC is row (y·W + x)·C + c):
+ * each stored weight (filter o, offset dy, dx, channel c) adds its multiple of the shifted input
+ * plane to filter o's output plane, so pruned weights cost nothing. Sums in float64.
+ */
+function runConv(layer: ConvLayer, x: Float32Array, stride: number): Float32Array {
+  const [H, W, C] = layer.in;
+  const [OH, OW, F] = layer.out;
+  const [kh, kw] = layer.kernelSize;
+  const s = layer.stride;
+  const [pt, pl] = [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)];
+  const acc = new Float64Array(layer.outputs * stride);
+  const add = (o: number, k: number, v: number) => {
+    const c = k % C;
+    const dx = Math.floor(k / C) % kw;
+    const dy = Math.floor(k / (C * kw));
+    for (let oy = 0; oy < OH; oy++) {
+      const iy = oy * s + dy - pt;
+      if (iy < 0 || iy >= H) continue;
+      for (let ox = 0; ox < OW; ox++) {
+        const ix = ox * s + dx - pl;
+        if (ix < 0 || ix >= W) continue;
+        const src = ((iy * W + ix) * C + c) * stride;
+        const dst = ((oy * OW + ox) * F + o) * stride;
+        for (let b = 0; b < stride; b++) acc[dst + b]! += v * x[src + b]!;
+      }
+    }
+  };
+  const { kernel } = layer;
+  if (kernel.layout === 'csr') {
+    for (let o = 0; o < F; o++) for (let j = kernel.rowPtr[o]!, end = kernel.rowPtr[o + 1]!; j < end; j++) add(o, kernel.indices[j]!, kernel.values[j]!);
+  } else {
+    const K = kh * kw * C;
+    for (let k = 0; k < K; k++) for (let o = 0; o < F; o++) if (kernel.values[k * F + o] !== 0) add(o, k, kernel.values[k * F + o]!);
+  }
+  const out = new Float32Array(layer.outputs * stride);
+  const relu = layer.activation === 'relu';
+  for (let p = 0; p < OH * OW; p++) {
+    for (let o = 0; o < F; o++) {
+      const row = (p * F + o) * stride;
+      const bias = layer.bias ? layer.bias[o]! : 0;
+      for (let b = 0; b < stride; b++) {
+        const z = acc[row + b]! + bias;
+        out[row + b] = relu && z < 0 ? 0 : z;
+      }
+    }
+  }
+  return out;
+}
+
+/** Max-pooling on the feature-major batch. */
+function runPool(layer: PoolLayer, x: Float32Array, stride: number): Float32Array {
+  const [, W, C] = layer.in;
+  const [OH, OW] = layer.out;
+  const k = layer.size;
+  const out = new Float32Array(layer.outputs * stride).fill(-Infinity);
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      for (let c = 0; c < C; c++) {
+        const dst = ((oy * OW + ox) * C + c) * stride;
+        for (let i = 0; i < k; i++) {
+          for (let j = 0; j < k; j++) {
+            const src = (((oy * k + i) * W + ox * k + j) * C + c) * stride;
+            for (let b = 0; b < stride; b++) if (x[src + b]! > out[dst + b]!) out[dst + b] = x[src + b]!;
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** [batch, features] → [features, stride] (columns past the batch are 0). */
