@@ -103,7 +103,7 @@ describe('instability on a permuted pair of two-unit networks (known path)', () 
     const files = memoryFiles();
     const { ctx, calls } = fakeContext({ files });
     const row = await instability.run(ctx, options({ random: true, points: 5 }));
-    const random = randomPruneMasks(masks, deriveSeed(7, 'control', 1));
+    const random = randomPruneMasks(masks, (name) => deriveSeed(deriveSeed(7, 'control', 1), 'random-prune', name));
     expect(calls.trains.map((t) => [t.key, t.masks])).toEqual([
       ['copy-k0-0-s0', masks],
       ['copy-k0-1-s1', masks],

@@ -10,7 +10,7 @@
  * snapshot), `copy-k<k>-<i>-s<seed>.*` (each trained copy, through core's resumable `train`), and
  * `curve-k<k>.json` (the path, saved after every α, so a killed branch resumes at the next α).
  */
-import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, type Masks, randomPruneMasks, type Static, type TensorMap, tf, Type } from '@lth/core';
+import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, deriveSeed, type Masks, randomPruneMasks, type Static, type TensorMap, tf, Type } from '@lth/core';
 import { alphas, barrier, interpolate } from './path.js';
 import { VERSION } from './version.js';
 
@@ -165,8 +165,9 @@ export const instability: Branch<InstabilityOptions> = {
   async run(ctx, o) {
     let row: BranchResult = { fractionRemaining: ctx.summary.fractionRemaining };
     const subnetworks: Subnetwork[] = [{ prefix: '', masks: ctx.masks }];
-    // The seed of the level's controls: these are the masks the random-prune control trains.
-    if (o.random) subnetworks.push({ prefix: 'random', masks: randomPruneMasks(ctx.masks, ctx.deriveSeed('control', ctx.level)) });
+    // The seeds of the random-prune control (@lth/controls): these are the masks it trains.
+    const controlSeed = ctx.deriveSeed('control', ctx.level);
+    if (o.random) subnetworks.push({ prefix: 'random', masks: randomPruneMasks(ctx.masks, (name) => deriveSeed(controlSeed, 'random-prune', name)) });
     for (const sub of subnetworks) {
       for (const k of [...o.rewindAt].sort((a, b) => a - b)) row = { ...row, ...curveResult(await pathAt(ctx, k, o, sub), o.threshold, sub.prefix) };
     }

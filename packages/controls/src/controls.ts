@@ -50,7 +50,7 @@ const maskSeed = (ctx: BranchContext, kind: string) => (name: string) => deriveS
 export const reinit = control('reinit', "Control: the ticket's mask with fresh random weights (does θ0 matter?)", (ctx) => trainControl(ctx, ctx.masks, true));
 
 export const randomPrune = control('random-prune', "Control: each layer keeps the ticket's count of weights, chosen at random", (ctx) =>
-  trainControl(ctx, randomPruneMasks(ctx.masks, ctx.deriveSeed('control', ctx.level)), false),
+  trainControl(ctx, randomPruneMasks(ctx.masks, maskSeed(ctx, 'random-prune')), false),
 );
 
 export const shuffle = control('shuffle', "Control: the ticket's mask permuted within each layer", (ctx) =>

@@ -1,6 +1,6 @@
 import type { HostTensor, Masks, ModelSpec, Scores } from './contracts.js';
 import quickselect from 'quickselect';
-import { deriveSeed, keepRandom } from './seed.js';
+import { keepRandom } from './seed.js';
 
 /**
  * How many weights a level prunes: `round(rate × remaining)`, halves rounded away from zero.
@@ -131,15 +131,14 @@ export function assertMasksShrink(previous: Masks, next: Masks): void {
 
 /**
  * Random pruning at a ticket's sparsity: each layer keeps as many weights as in `masks`, at
- * positions drawn uniformly. The seeds are those of the `random-prune` control (derived from the
- * level's control seed, then the weight name), so an analysis of random pruning (the
- * `instability` branch's `random` option) draws the very masks that control trains.
+ * positions drawn uniformly with `seed(weight name)`. The `random-prune` control trains these
+ * masks, and the `instability` branch's `random` option measures them (with the control's seeds).
  */
-export function randomPruneMasks(masks: Masks, controlSeed: number): Masks {
+export function randomPruneMasks(masks: Masks, seed: (name: string) => number): Masks {
   const out: Masks = {};
   for (const [name, m] of Object.entries(masks)) {
     const all = Array.from({ length: m.data.length }, (_, i) => i);
-    out[name] = { shape: [...m.shape], data: keepRandom(m.data.length, all, countKept(m), deriveSeed(controlSeed, 'random-prune', name)) };
+    out[name] = { shape: [...m.shape], data: keepRandom(m.data.length, all, countKept(m), seed(name)) };
   }
   return out;
 }

@@ -128,6 +128,25 @@ export interface TrainLoopResult {
 }
 
 /** The loop itself, paused (`yield`) after each progress update; the two drivers above run it. */
+/** The evaluation of `weights` at `iteration` on the three sets (a divergence if they are not finite). */
+function evalRecord(o: TrainLoopOptions, weights: TensorMap, iteration: number): EvalRecord {
+  const bad = nonFinite(weights);
+  if (bad) throw new DivergedError(iteration, `weights of ${bad} are not finite`);
+  const train = evaluate(o.model, weights, o.evalSets.train);
+  const validation = evaluate(o.model, weights, o.evalSets.validation);
+  const test = evaluate(o.model, weights, o.evalSets.test);
+  return {
+    iteration,
+    lr: o.lr(Math.min(iteration, o.totalIterations - 1)),
+    trainLoss: train.loss,
+    trainAccuracy: train.accuracy,
+    validationLoss: validation.loss,
+    validationAccuracy: validation.accuracy,
+    testLoss: test.loss,
+    testAccuracy: test.accuracy,
+  };
+}
+
 function* trainSteps(o: TrainLoopOptions): Generator<void, TrainLoopResult, void> {
   const names = stateNames(o.model);
   const trainable = o.model.weightNames;
@@ -146,21 +165,7 @@ function* trainSteps(o: TrainLoopOptions): Generator<void, TrainLoopResult, void
 
   const evalNow = (iteration: number) => {
     if (o.evaluate === false) return;
-    const bad = nonFinite(vars);
-    if (bad) throw new DivergedError(iteration, `weights of ${bad} are not finite`);
-    const train = evaluate(o.model, vars, o.evalSets.train);
-    const validation = evaluate(o.model, vars, o.evalSets.validation);
-    const test = evaluate(o.model, vars, o.evalSets.test);
-    const record: EvalRecord = {
-      iteration,
-      lr: o.lr(Math.min(iteration, o.totalIterations - 1)),
-      trainLoss: train.loss,
-      trainAccuracy: train.accuracy,
-      validationLoss: validation.loss,
-      validationAccuracy: validation.accuracy,
-      testLoss: test.loss,
-      testAccuracy: test.accuracy,
-    };
+    const record = evalRecord(o, vars, iteration);
     records.push(record);
     o.onEval?.(record);
   };
