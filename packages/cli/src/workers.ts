@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DivergedError, type Reporter, type RunEvent, type RunResult, type RunVariant, UserError } from '@lth/core';
@@ -36,38 +37,82 @@ function rebuild(reply: Extract<WorkerReply, { type: 'error' }>): Error {
   return Object.assign(new Error(reply.message), { name: reply.name, stack: reply.stack });
 }
 
+type Child = ReturnType<typeof fork>;
+type ExpandedVariant = Parameters<RunVariant>[0];
+type RunOptions = Parameters<RunVariant>[1];
+
 /**
- * Runs each variant in a worker process of its own (`lth sweep --jobs N`, `lth worker`). Its
- * progress goes to `progress(label)`: a reporter per variant, so that lines of concurrent runs say
- * whose they are. Aborting `signal` kills the processes (their runs resume where they stopped).
+ * Worker processes for runs (`lth sweep --jobs N`, `lth worker`), kept between runs: a process
+ * takes one run at a time, then waits for the next (keeping the loaded plugins, backend and data
+ * sets), so a sweep pays for starting a process and loading its data once per process, not once
+ * per run. An idle process does not keep the parent alive and exits with it. A process whose run
+ * failed is not reused. Aborting `signal` kills them all (their runs resume where they stopped).
  */
-export function workerRunVariant(backend: string, progress: (label: string) => Reporter, signal?: AbortSignal): RunVariant {
-  if (!existsSync(workerFile)) throw new Error(`${workerFile} is missing: build first (npx tsc -b tsconfig.build.json)`);
-  return (variant, options) =>
-    new Promise<RunResult>((done, fail) => {
-      const child = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env, signal, killSignal: 'SIGKILL' });
-      const reporter = progress(variant.label);
-      let settled = false;
-      child.on('error', (error) => {
-        if (!settled && error.name === 'AbortError') {
-          settled = true;
-          fail(new Error(`the run of variant "${variant.label}" was stopped`));
-        }
-      });
-      child.on('message', (reply: WorkerReply) => {
-        if (reply.type === 'event') {
-          reporter.onEvent(reply.event);
-        } else if (reply.type === 'done') {
-          settled = true;
-          done(reply.result);
+export class WorkerPool {
+  private readonly idle: Child[] = [];
+  private readonly signal?: AbortSignal;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    private readonly backend: string,
+    options: { signal?: AbortSignal; concurrency?: number } = {},
+  ) {
+    if (!existsSync(workerFile)) throw new Error(`${workerFile} is missing: build first (npx tsc -b tsconfig.build.json)`);
+    this.signal = options.signal;
+    // N processes at once share the cores: each native kernel gets cores / N threads (unless
+    // LTH_NATIVE_THREADS says otherwise), so they do not oversubscribe the machine.
+    const threads = String(Math.max(1, Math.floor(availableParallelism() / (options.concurrency ?? 1))));
+    this.env = { ...process.env, LTH_NATIVE_THREADS: process.env.LTH_NATIVE_THREADS ?? threads };
+  }
+
+  private take(): Child {
+    const child = this.idle.pop();
+    if (child) {
+      child.ref();
+      (child.channel as { ref?(): void } | undefined)?.ref?.();
+      return child;
+    }
+    const fresh = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: this.env, signal: this.signal, killSignal: 'SIGKILL' });
+    fresh.on('error', () => {}); // an abort (or a failed spawn) shows as its 'exit' below
+    fresh.once('exit', () => {
+      const i = this.idle.indexOf(fresh);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
+    return fresh;
+  }
+
+  private release(child: Child): void {
+    child.unref();
+    (child.channel as { unref?(): void } | undefined)?.unref?.();
+    this.idle.push(child);
+  }
+
+  /** Trains `variant`'s run in a worker process; its progress goes to `reporter`. */
+  run(variant: ExpandedVariant, options: RunOptions, reporter: Reporter): Promise<RunResult> {
+    const child = this.take();
+    return new Promise<RunResult>((done, fail) => {
+      const finish = (result?: RunResult, error?: Error) => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        if (result) {
+          this.release(child);
+          done(result);
         } else {
-          settled = true;
-          fail(rebuild(reply));
+          child.kill('SIGKILL');
+          fail(error);
         }
-      });
-      child.on('exit', (code, killedBy) => {
-        if (!settled) fail(new Error(`the worker of variant "${variant.label}" exited (${killedBy ?? `code ${code}`}) before finishing`));
-      });
+      };
+      const onMessage = (reply: WorkerReply) => {
+        if (reply.type === 'event') reporter.onEvent(reply.event);
+        else if (reply.type === 'done') finish(reply.result);
+        else finish(undefined, rebuild(reply));
+      };
+      const onExit = (code: number | null, killedBy: NodeJS.Signals | null) => {
+        const why = this.signal?.aborted ? 'was stopped' : `exited (${killedBy ?? `code ${code}`}) before finishing`;
+        finish(undefined, new Error(`the worker of variant "${variant.label}" ${why}`));
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
       const request: WorkerRequest = {
         label: variant.label,
         config: variant.raw,
@@ -77,8 +122,24 @@ export function workerRunVariant(backend: string, progress: (label: string) => R
         baseDir: options.baseDir,
         denseCache: options.denseCache,
         leaseMs: options.leaseMs,
-        backend,
+        backend: this.backend,
       };
       child.send(request);
     });
+  }
+
+  /** Ends the idle processes. */
+  close(): void {
+    for (const child of this.idle.splice(0)) child.kill();
+  }
+}
+
+/**
+ * A `RunVariant` for `runSweep`'s jobs > 1: each variant in a worker process of a pool (see
+ * WorkerPool), its progress to `progress(label)`, a reporter per variant so that lines of
+ * concurrent runs say whose they are.
+ */
+export function workerRunVariant(backend: string, progress: (label: string) => Reporter, jobs: number): RunVariant {
+  const pool = new WorkerPool(backend, { concurrency: jobs });
+  return (variant, options) => pool.run(variant, options, progress(variant.label));
 }

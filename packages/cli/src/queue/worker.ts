@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type PluginRegistry, readJson, resolveConfig, type RunEvent, type SweepManifest, UserError, writeJsonAtomic } from '@lth/core';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { workerRunVariant } from '../workers.js';
+import { WorkerPool } from '../workers.js';
 import { QUEUE, type ReportJobData, type RunJobData, versionDifferences, versionsOf } from './jobs.js';
 import { checkReachable, redisOptions, shownUrl } from './redis.js';
 
@@ -45,6 +45,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const leaseMs = o.leaseSeconds * 1000;
   const queue = new Queue(QUEUE, { connection });
   const abort = new AbortController();
+  const pool = new WorkerPool(o.backend, { signal: abort.signal, concurrency: o.concurrency });
 
   const refuse = async (job: Job, token: string | undefined, reason: string): Promise<never> => {
     o.log(`refused ${job.id} (${job.data.label}): ${reason}`);
@@ -83,10 +84,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       }
     };
     try {
-      const runVariant = workerRunVariant(o.backend, () => ({ onEvent }), abort.signal);
-      const result = await runVariant(
+      const result = await pool.run(
         { label: data.label, set: {}, raw: data.config, resolved },
         { outDir: join(data.sweepDir, 'runs'), baseDir: data.baseDir, denseCache: join(data.sweepDir, 'dense'), leaseMs },
+        { onEvent },
       );
       o.log(`finished ${job.id} (${data.label})`);
       return { runDir: result.runDir, complete: result.complete };
@@ -134,6 +135,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     async close(force) {
       if (force) abort.abort();
       await worker.close(force);
+      pool.close();
       await queue.close();
     },
   };
