@@ -108,8 +108,9 @@ export class WorkerPool {
         else finish(undefined, rebuild(reply));
       };
       const onExit = (code: number | null, killedBy: NodeJS.Signals | null) => {
-        const why = this.signal?.aborted ? 'was stopped' : `exited (${killedBy ?? `code ${code}`}) before finishing`;
-        finish(undefined, new Error(`the worker of variant "${variant.label}" ${why}`));
+        // Stopped on purpose: the reason the signal was aborted with (lth's InterruptedError: exit 130/143).
+        if (this.signal?.aborted) return finish(undefined, this.signal.reason instanceof Error ? this.signal.reason : new Error(`the run of variant "${variant.label}" was stopped`));
+        finish(undefined, new Error(`the worker of variant "${variant.label}" exited (${killedBy ?? `code ${code}`}) before finishing`));
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
@@ -137,9 +138,10 @@ export class WorkerPool {
 /**
  * A `RunVariant` for `runSweep`'s jobs > 1: each variant in a worker process of a pool (see
  * WorkerPool), its progress to `progress(label)`, a reporter per variant so that lines of
- * concurrent runs say whose they are.
+ * concurrent runs say whose they are. Aborting `signal` (Ctrl-C) kills the processes at once:
+ * their runs resume at the level they were training.
  */
-export function workerRunVariant(backend: string, progress: (label: string) => Reporter, jobs: number): RunVariant {
-  const pool = new WorkerPool(backend, { concurrency: jobs });
+export function workerRunVariant(backend: string, progress: (label: string) => Reporter, jobs: number, signal?: AbortSignal): RunVariant {
+  const pool = new WorkerPool(backend, { concurrency: jobs, signal });
   return (variant, options) => pool.run(variant, options, progress(variant.label));
 }

@@ -48,7 +48,7 @@ export const addSweepCommand: AddCommand = (program, ctx) => {
         baseDir: dirname(resolve(file)),
         reporter: ctx.reporter(),
         jobs: o.jobs,
-        runVariant: o.jobs > 1 ? workerRunVariant(o.backend, progress, o.jobs) : undefined,
+        runVariant: o.jobs > 1 ? workerRunVariant(o.backend, progress, o.jobs, ctx.signal) : undefined,
         signal: ctx.signal,
       });
       ctx.out(`sweep: ${result.sweepDir}`);
