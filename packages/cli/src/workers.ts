@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DivergedError, type Reporter, type RunEvent, type RunResult, type RunVariant, UserError } from '@lth/core';
+import { DivergedError, type ExpandedVariant, type Reporter, type RunEvent, type RunOptions, type RunResult, type RunVariant, UserError } from '@lth/core';
 
 /** What the parent sends a worker: one variant's run. */
 export interface WorkerRequest {
@@ -38,8 +38,6 @@ function rebuild(reply: Extract<WorkerReply, { type: 'error' }>): Error {
 }
 
 type Child = ReturnType<typeof fork>;
-type ExpandedVariant = Parameters<RunVariant>[0];
-type RunOptions = Parameters<RunVariant>[1];
 
 /**
  * Worker processes for runs (`lth sweep --jobs N`, `lth worker`), kept between runs: a process

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type PluginRegistry, readJson, resolveConfig, type RunEvent, type SweepManifest, UserError, writeJsonAtomic } from '@lth/core';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { WorkerPool } from '../workers.js';
-import { QUEUE, type ReportJobData, type RunJobData, versionDifferences, versionsOf } from './jobs.js';
+import { QUEUE, type ReportJobData, type RunJobData, runJobId, versionDifferences, versionsOf } from './jobs.js';
 import { checkReachable, redisOptions, shownUrl } from './redis.js';
 
 export interface WorkerOptions {
@@ -105,10 +105,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const finish = async (job: Job<ReportJobData>) => {
     const file = join(job.data.sweepDir, 'sweep.json');
     const manifest = readJson<SweepManifest>(file);
-    const failures = await job.getIgnoredChildrenFailures();
-    const failedById = new Map(Object.entries(failures).map(([key, reason]) => [key.split(':').pop()!, reason]));
+    // Keyed by each child's Redis key, which ends with its job id.
+    const failures = new Map(Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => [key.split(':').pop()!, reason]));
     for (const run of manifest.runs) {
-      const reason = [...failedById].find(([id]) => id.endsWith(`.${run.id}`))?.[1];
+      const reason = failures.get(runJobId(manifest, run));
       if (reason) run.failed = reason;
       else delete run.failed;
     }
@@ -116,7 +116,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const { writeReport } = await import('@lth/report');
     const written = await writeReport(job.data.sweepDir, { png: job.data.png });
     o.log(`report of ${job.data.sweepDir}: ${written.html}`);
-    return { report: written.html, failed: failedById.size };
+    return { report: written.html, failed: failures.size };
   };
 
   const worker = new Worker(QUEUE, async (job: Job, token?: string) => (job.data.kind === 'report' ? finish(job) : train(job, token)), {
