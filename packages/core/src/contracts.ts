@@ -125,6 +125,25 @@ export interface ModelSpec {
    * be exported.
    */
   describe?(): ModelDescription;
+  /**
+   * Optional: the forward pass split after the first layer's linear map, for analyses that
+   * evaluate many weights on the same inputs (core's `PlaneEvaluator`: the first layer of
+   * θ + αδ + βη on fixed x is x·W + α x·δ + β x·η, three products per input for a whole grid
+   * instead of one per point). `apply(kernel, x)` must be linear in `kernel` (no bias, no
+   * activation), and `forward(w, x, false)` must equal `rest(w, apply(w[kernel], x))` exactly
+   * (compute `forward` from the two, as lenet does).
+   */
+  firstLayer?: FirstLayer;
+}
+
+/** The first layer's linear map and the rest of the inference forward pass: see `ModelSpec.firstLayer`. */
+export interface FirstLayer {
+  /** The weight `apply` multiplies the input by. */
+  kernel: string;
+  /** x · kernel (or conv2d(x, kernel), ...): linear in `kernel`. Pure, like `forward`. */
+  apply(kernel: tf.Tensor, x: tf.Tensor): tf.Tensor;
+  /** The logits (inference mode) from the first layer's output `z = apply(weights[kernel], x)`. Pure. */
+  rest(weights: TensorMap, z: tf.Tensor): tf.Tensor;
 }
 
 /**

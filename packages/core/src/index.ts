@@ -25,6 +25,7 @@ export * from './seed.js';
 export * from './data.js';
 export * from './train.js';
 export * from './hessian.js';
+export * from './plane.js';
 export * from './run/loop.js';
 export { loadDataset, type RunContext, type RunOptions, runDirOf } from './run/context.js';
 export { preflight } from './run/preflight.js';

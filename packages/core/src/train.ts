@@ -24,17 +24,24 @@ export function evaluate(model: ModelSpec, weights: TensorMap, set: EvalSet): { 
   let lossSum = 0;
   let correct = 0;
   for (const chunk of set.chunks) {
-    const [l, c] = tf.tidy(() => {
-      const logits = model.forward(weights, chunk.x, false);
-      const losses = tf.losses.softmaxCrossEntropy(chunk.y, logits, undefined, undefined, tf.Reduction.NONE);
-      const hits = tf.equal(tf.argMax(logits, 1), tf.argMax(chunk.y, 1));
-      return [tf.sum(losses), tf.sum(tf.cast(hits, 'float32'))];
-    });
-    lossSum += l.dataSync()[0];
-    correct += c.dataSync()[0];
-    tf.dispose([l, c]);
+    const [l, c] = scoreLogits(() => model.forward(weights, chunk.x, false), chunk.y);
+    lossSum += l;
+    correct += c;
   }
   return { loss: lossSum / set.count, accuracy: correct / set.count };
+}
+
+/** The summed cross-entropy and the number of correct predictions of one chunk's logits. */
+export function scoreLogits(logits: () => tf.Tensor, y: tf.Tensor): [loss: number, correct: number] {
+  const [l, c] = tf.tidy(() => {
+    const z = logits();
+    const losses = tf.losses.softmaxCrossEntropy(y, z, undefined, undefined, tf.Reduction.NONE);
+    const hits = tf.equal(tf.argMax(z, 1), tf.argMax(y, 1));
+    return [tf.sum(losses), tf.sum(tf.cast(hits, 'float32'))];
+  });
+  const out: [number, number] = [l.dataSync()[0]!, c.dataSync()[0]!];
+  tf.dispose([l, c]);
+  return out;
 }
 
 /** The name of the first tensor with a NaN or infinite entry, if any. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Batch, Masks, ModelSpec, RewindContext, ScorerContext, TensorMap } from '../contracts.js';
+import type { Batch, FirstLayer, Masks, ModelSpec, RewindContext, ScorerContext, TensorMap } from '../contracts.js';
 import { denseMasks } from '../pruning.js';
 import { createScorerContext } from '../run/scorer-context.js';
 import { fastRng } from '../seed.js';
@@ -24,6 +24,15 @@ export function fakeModel({ inputSize = 6, hidden = 5, classes = 3 }: FakeModelO
     'dense2/bias': [classes],
   };
   const weightNames = Object.keys(shapes);
+  // Split after dense1's product (ModelSpec.firstLayer), as lenet is.
+  const firstLayer: FirstLayer = {
+    kernel: 'dense1/kernel',
+    apply: (kernel, x) => tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D),
+    rest(weights, z) {
+      const h = tf.relu(tf.add(z, weights['dense1/bias']));
+      return tf.add(tf.matMul(h as tf.Tensor2D, weights['dense2/kernel'] as tf.Tensor2D), weights['dense2/bias']);
+    },
+  };
   return {
     weightNames,
     prunable: ['dense1/kernel', 'dense2/kernel'],
@@ -51,9 +60,9 @@ export function fakeModel({ inputSize = 6, hidden = 5, classes = 3 }: FakeModelO
         return weights;
       });
     },
+    firstLayer,
     forward(weights: TensorMap, x: tf.Tensor): tf.Tensor {
-      const h = tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, weights['dense1/kernel'] as tf.Tensor2D), weights['dense1/bias']));
-      return tf.add(tf.matMul(h as tf.Tensor2D, weights['dense2/kernel'] as tf.Tensor2D), weights['dense2/bias']);
+      return tf.tidy(() => firstLayer.rest(weights, firstLayer.apply(weights['dense1/kernel'], x)));
     },
   };
 }
