@@ -160,4 +160,26 @@ describe('lenet', () => {
     // Every weight the description names is a weight of the model, with the stated width.
     for (const l of spec.describe!().layers) if (l.type === 'dense') expect(spec.shapes[l.kernel]![1]).toBe(l.units);
   });
+  it("splits its forward pass after the first layer's product (firstLayer), bit for bit, and the product is linear in the kernel", async () => {
+    const spec = lenetSpec({ ...lenetDefaults, hidden: [7, 5] }, MNIST);
+    const w = spec.init(3);
+    const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 1);
+    // The plain three-layer computation, written out.
+    const reference = tf.tidy(() => {
+      const h1 = tf.relu(tf.add(tf.matMul(tf.reshape(x, [4, 784]) as tf.Tensor2D, w['dense1/kernel'] as tf.Tensor2D), w['dense1/bias']!));
+      const h2 = tf.relu(tf.add(tf.matMul(h1, w['dense2/kernel'] as tf.Tensor2D), w['dense2/bias']!));
+      return tf.add(tf.matMul(h2, w['output/kernel'] as tf.Tensor2D), w['output/bias']!);
+    });
+    const first = spec.firstLayer!;
+    expect(first.kernel).toBe('dense1/kernel');
+    const split = tf.tidy(() => first.rest(w, first.apply(w[first.kernel]!, x)));
+    const forward = spec.forward(w, x, false);
+    expect(await same(forward, reference)).toBe(true);
+    expect(await same(split, reference)).toBe(true);
+    const d = tf.randomNormal(spec.shapes['dense1/kernel']!, 0, 1, 'float32', 2);
+    const [sum, parts] = tf.tidy(() => [first.apply(tf.add(w[first.kernel]!, tf.mul(d, 0.5)), x), tf.add(first.apply(w[first.kernel]!, x), tf.mul(first.apply(d, x), 0.5))]);
+    expect(tf.max(tf.abs(tf.sub(sum!, parts!))).dataSync()[0]).toBeLessThan(1e-4);
+    tf.dispose([reference, split, forward, d, sum!, parts!, x]);
+    dispose(w);
+  });
 });

@@ -1,5 +1,6 @@
 import {
   API_VERSION,
+  type FirstLayer,
   type LayerDescription,
   type ModelDescription,
   type ModelFactory,
@@ -74,6 +75,25 @@ export function lenetSpec(options: LenetOptions, data: { inputShape: number[]; n
     shapes[bias] = [widths[i + 1]!];
   });
 
+  // The forward pass is the first layer's product and the rest, so that analyses that evaluate many
+  // weights on the same inputs can reuse the product (ModelSpec.firstLayer).
+  const firstLayer: FirstLayer = {
+    kernel: `${layers[0]}/kernel`,
+    // Functional ops only: tfjs-core without the chained-op registrations has no `x.reshape`.
+    apply: (kernel, x) => tf.matMul(tf.reshape(x, [x.shape[0]!, inputSize]) as tf.Tensor2D, kernel as tf.Tensor2D),
+    rest(weights, z) {
+      return tf.tidy(() => {
+        let h: tf.Tensor = z;
+        layers.forEach((layer, i) => {
+          const product = i === 0 ? z : tf.matMul(h as tf.Tensor2D, weights[`${layer}/kernel`] as tf.Tensor2D);
+          const pre = tf.add(product, weights[`${layer}/bias`]!);
+          h = layer === outputLayer ? pre : tf.relu(pre);
+        });
+        return h;
+      });
+    },
+  };
+
   return {
     weightNames,
     prunable,
@@ -103,16 +123,10 @@ export function lenetSpec(options: LenetOptions, data: { inputShape: number[]; n
       return { inputShape: [...data.inputShape], layers: data.inputShape.length > 1 ? [{ type: 'flatten' }, ...dense] : dense };
     },
 
+    firstLayer,
+
     forward(weights: TensorMap, x: tf.Tensor, _training: boolean): tf.Tensor {
-      return tf.tidy(() => {
-        // Functional ops only: tfjs-core without the chained-op registrations has no `x.reshape`.
-        let h: tf.Tensor = tf.reshape(x, [x.shape[0]!, inputSize]);
-        for (const layer of layers) {
-          const z = tf.add(tf.matMul(h as tf.Tensor2D, weights[`${layer}/kernel`] as tf.Tensor2D), weights[`${layer}/bias`]!);
-          h = layer === outputLayer ? z : tf.relu(z);
-        }
-        return h;
-      });
+      return tf.tidy(() => firstLayer.rest(weights, firstLayer.apply(weights[firstLayer.kernel]!, x)));
     },
   };
 }
