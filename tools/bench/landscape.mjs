@@ -8,7 +8,10 @@
 //
 //   node tools/bench/landscape.mjs [--backend auto|cpu|wasm|native] [--examples 2000] [--points 5]
 //                                  [--products 3] [--grid 31] [--eval-examples 10000] [--chunk 1000]
-//                                  [--no-conv] [--json]
+//                                  [--no-conv] [--full-grid] [--json]
+//
+// --full-grid: also run LeNet-300-100's whole grid (grid² points on --eval-examples train + test
+// random examples) instead of only extrapolating from --points.
 //
 // --chunk: examples per forward pass (EvalSet's chunk; the branches use its default, 1000).
 // Besides wall time it reports the process's CPU time per point (user + system, all threads): on a
@@ -26,7 +29,7 @@ import { benchArgs } from './args.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { args, option, json, log } = benchArgs();
 
-const { loadPlugins, selectBackend, EvalSet, evaluate, tf } = await import('@lth/core');
+const { loadPlugins, selectBackend, EvalSet, PlaneEvaluator, tf } = await import('@lth/core');
 const { lenetSpec, convSpec } = await import('@lth/models');
 const { landscapeDirection, modelHvp } = await import('@lth/analysis-landscape');
 
@@ -62,6 +65,20 @@ function timeBoth(f) {
   return { wall, cpu: (used.user + used.system) / 1e6 };
 }
 
+/** The whole grid, as the branch computes it: grid² points on evalExamples train + test examples. */
+function fullGrid(model, final, dirs, dataset) {
+  const big = randomDataset(dataset.inputShape, evalExamples);
+  const sets = [new EvalSet(big, big.train, evalExamples, chunk), new EvalSet(big, big.test, evalExamples, chunk)];
+  const axis = Array.from({ length: grid }, (_, i) => -1 + (2 * i) / (grid - 1));
+  const timed = timeBoth(() => {
+    const planes = sets.map((s) => new PlaneEvaluator(model, final, dirs, s));
+    for (const b of axis) for (const a of axis) for (const p of planes) p.at([a, b]);
+    for (const p of planes) p.dispose();
+  });
+  for (const s of sets) s.dispose();
+  return timed;
+}
+
 function bench(name, model, inputShape) {
   const dataset = randomDataset(inputShape, examples);
   const final = model.init(1);
@@ -71,23 +88,28 @@ function bench(name, model, inputShape) {
     return Object.fromEntries(Object.entries(d).map(([n, t]) => [n, tf.tensor(t.data, t.shape, 'float32')]));
   });
   const set = new EvalSet(dataset, dataset.train, examples, chunk);
-  const point = (alpha, beta) => {
-    const w = tf.tidy(() => Object.fromEntries(Object.entries(final).map(([n, t]) => [n, dirs[0][n] ? tf.add(t, tf.add(tf.mul(dirs[0][n], alpha), tf.mul(dirs[1][n], beta))) : t.clone()])));
-    evaluate(model, w, set);
-    tf.dispose(Object.values(w));
-  };
+  // What the branch does: core's PlaneEvaluator (for a model with a firstLayer, the first layer's
+  // products are taken once, in the constructor; each point then costs the rest of the network).
+  let plane;
+  const setup = timeBoth(() => { plane = new PlaneEvaluator(model, final, dirs, set); });
+  const point = (alpha, beta) => plane.at([alpha, beta]);
   point(0.1, 0.1); // warm-up (kernels, allocations)
   const timed = timeBoth(() => { for (let i = 0; i < pointsToTime; i++) point(i / pointsToTime, -i / pointsToTime); });
   const perPoint = timed.wall / pointsToTime;
   const cpuPerPoint = timed.cpu / pointsToTime;
   const perExample = perPoint / examples;
   const gridExamples = grid * grid * 2 * evalExamples;
+  // The products, once per evaluation set (train and test), scale with the examples too.
+  const setupSeconds = (2 * setup.wall * evalExamples) / examples;
+  const setupCpuSeconds = (2 * setup.cpu * evalExamples) / examples;
+  const full = args.includes('--full-grid') && name.startsWith('lenet') ? fullGrid(model, final, dirs, dataset) : undefined;
   const names = model.prunable;
   const { hvp, exact } = modelHvp(model, final, names, { chunks: set.chunks, count: set.count });
   const v = tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.randomNormal(model.shapes[n], 0, 1, 'float32', 7)])));
   tf.dispose(Object.values(hvp(v)));
   const perProduct = time(() => { for (let i = 0; i < productsToTime; i++) tf.dispose(Object.values(hvp(v))); }) / productsToTime;
   tf.dispose([...Object.values(v), ...Object.values(final), ...dirs.flatMap((d) => Object.values(d))]);
+  plane.dispose();
   set.dispose();
   const result = {
     model: name,
@@ -98,8 +120,11 @@ function bench(name, model, inputShape) {
     secondsPerPoint: perPoint,
     cpuSecondsPerPoint: cpuPerPoint,
     microsecondsPerExampleForward: 1e6 * perExample,
-    gridSeconds: perExample * gridExamples,
-    gridCpuSeconds: (cpuPerPoint / examples) * gridExamples,
+    shortcut: plane.shortcut || undefined,
+    setupSeconds,
+    gridSeconds: setupSeconds + perExample * gridExamples,
+    gridCpuSeconds: setupCpuSeconds + (cpuPerPoint / examples) * gridExamples,
+    fullGrid: full,
     hessianVectorProduct: exact ? 'exact' : 'finite-difference',
     secondsPerProduct: perProduct,
     powerIteration20Seconds: 20 * perProduct,
@@ -107,7 +132,8 @@ function bench(name, model, inputShape) {
   log(
     `${name} on ${backend}: ${perPoint.toFixed(3)} s per landscape point on ${examples} examples in chunks of ${chunk} (${result.microsecondsPerExampleForward.toFixed(1)} µs per example; ` +
       `${cpuPerPoint.toFixed(3)} s of CPU; load average ${result.loadAverage.toFixed(1)}); ` +
-      `a ${grid} × ${grid} grid on ${evalExamples} train + ${evalExamples} test examples ≈ ${result.gridSeconds.toFixed(0)} s (${result.gridCpuSeconds.toFixed(0)} CPU s); ` +
+      `a ${grid} × ${grid} grid on ${evalExamples} train + ${evalExamples} test examples ≈ ${result.gridSeconds.toFixed(0)} s (${result.gridCpuSeconds.toFixed(0)} CPU s)` +
+      `${plane.shortcut ? ', first layer taken once' : ''}${full ? `; measured whole grid: ${full.wall.toFixed(1)} s (${full.cpu.toFixed(1)} CPU s)` : ''}; ` +
       `${exact ? 'exact' : 'finite-difference'} Hessian-vector product on ${examples} examples ${perProduct.toFixed(2)} s (20 power iterations ≈ ${result.powerIteration20Seconds.toFixed(0)} s)`,
   );
   return result;

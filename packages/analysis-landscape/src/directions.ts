@@ -73,18 +73,3 @@ export function landscapeDirection(
 export function directionTensors(direction: Direction): TensorMap {
   return Object.fromEntries(Object.entries(direction).map(([name, d]) => [name, tf.tensor(d.data, d.shape, 'float32')]));
 }
-
-/** θ + Σ cᵢ dᵢ as new tensors (every weight of `center`; the caller disposes them). */
-export function displace(center: TensorMap, directions: TensorMap[], coefficients: number[]): TensorMap {
-  return tf.tidy(() => {
-    const out: TensorMap = {};
-    for (const [name, w] of Object.entries(center)) {
-      let t: tf.Tensor = w.clone();
-      directions.forEach((d, i) => {
-        if (d[name] && coefficients[i] !== 0) t = tf.add(t, tf.mul(d[name]!, coefficients[i]!));
-      });
-      out[name] = t;
-    }
-    return out;
-  });
-}

@@ -3,7 +3,7 @@ import { checkBranch, fakeModel, randomMasks } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { filterNormalise, gaussianDirection, landscapeDirection } from './directions.js';
 import { checkLandscape, directionSeed, evalSets, landscape, summarise } from './landscape.js';
-import { computeSurface, interpolate, linspace, type Surface } from './surface.js';
+import { computeSurface, interpolate, linspace, Plane, type Surface } from './surface.js';
 import { fakeBranchContext, memoryFiles } from './test-utils/context.js';
 
 beforeAll(async () => {
@@ -105,7 +105,8 @@ describe('slices', () => {
   it('resumes a 2D grid at the first missing row and gives the same numbers', () => {
     const base = fakeModel();
     let forwards = 0;
-    const model: ModelSpec = { ...base, forward: (w, x, t) => (forwards++, base.forward(w, x, t)) };
+    // Without firstLayer, so that every point is a counted forward pass.
+    const model: ModelSpec = { ...base, firstLayer: undefined, forward: (w, x, t) => (forwards++, base.forward(w, x, t)) };
     const final = model.init(5);
     const ctx = fakeBranchContext({ level: 0, final, masks: {}, model });
     const sets = evalSets(ctx, 1000);
@@ -113,7 +114,8 @@ describe('slices', () => {
     const axis = linspace(4, 1);
     const files = memoryFiles();
     const rows: number[] = [];
-    const full = computeSurface(model, final, [dirs[0]!, dirs[1]!], axis, sets, files, (r) => rows.push(r));
+    const plane = new Plane(model, final, [dirs[0]!, dirs[1]!], sets);
+    const full = computeSurface(plane, axis, files, (r) => rows.push(r));
     expect(rows).toEqual([0, 1, 2, 3]);
     const perPoint = forwards / 16;
     // A run killed after row 1: rows 2 and 3 are missing from the file.
@@ -121,11 +123,12 @@ describe('slices', () => {
     files.writeJson('surface.json', killed);
     forwards = 0;
     rows.length = 0;
-    const resumed = computeSurface(model, final, [dirs[0]!, dirs[1]!], axis, sets, files, (r) => rows.push(r));
+    const resumed = computeSurface(plane, axis, files, (r) => rows.push(r));
     expect(rows).toEqual([2, 3]);
     expect(forwards).toBe(8 * perPoint);
     expect(resumed).toEqual(full);
     expect(files.readJson<Surface>('surface.json')).toEqual(full);
+    plane.dispose();
     for (const d of dirs) tf.dispose(Object.values(d));
     tf.dispose(Object.values(final));
     sets.train.dispose();

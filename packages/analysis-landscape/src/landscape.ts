@@ -14,7 +14,7 @@
  */
 import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, EvalSet, type Static, type TensorMap, tf, Type } from '@lth/core';
 import { directionTensors, landscapeDirection } from './directions.js';
-import { computeSurface, type EvalSets, evaluatePoints, interpolate, type Line, linspace, type Surface } from './surface.js';
+import { computeSurface, type EvalSets, evaluatePoints, interpolate, type Line, linspace, Plane, type Surface } from './surface.js';
 import { VERSION } from './version.js';
 
 export const landscapeOptions = Type.Object(
@@ -90,21 +90,19 @@ async function run(ctx: BranchContext, o: LandscapeOptions): Promise<BranchResul
   const sets = evalSets(ctx, o.examples);
   const random = [0, 1].map((i) => directionTensors(landscapeDirection(ctx.model, ctx.final, ctx.masks, directionSeed(ctx, i), o.includeBiases)));
   const dirs = o.plane === 'solutions' ? solutionDirections(ctx, random[1]!) : random;
+  // The line is the plane's points (α, 0): the same evaluators serve both slices.
+  const plane = new Plane(ctx.model, ctx.final, [dirs[0]!, dirs[1]!], sets);
   try {
     const alphas = linspace(o.steps, o.range);
     const line: Line = ctx.files.has('line.json')
       ? ctx.files.readJson<Line>('line.json')
-      : { plane: o.plane, alphas, ...evaluatePoints(ctx.model, ctx.final, [dirs[0]!], alphas.map((a) => [a]), sets) };
+      : { plane: o.plane, alphas, ...evaluatePoints(plane, alphas.map((a) => [a, 0])) };
     ctx.files.writeJson('line.json', line);
     ctx.report(`1D slice of ${o.steps} points done`);
-    const surface =
-      o.grid > 0
-        ? computeSurface(ctx.model, ctx.final, [dirs[0]!, dirs[1]!], linspace(o.grid, o.range), sets, ctx.files, (r) =>
-            ctx.report(`2D row ${r + 1}/${o.grid}`),
-          )
-        : undefined;
+    const surface = o.grid > 0 ? computeSurface(plane, linspace(o.grid, o.range), ctx.files, (r) => ctx.report(`2D row ${r + 1}/${o.grid}`)) : undefined;
     return { ...summarise(line, surface), plane: o.plane, examplesTrain: sets.train.count, examplesTest: sets.test.count };
   } finally {
+    plane.dispose();
     for (const d of new Set([...random, ...dirs])) tf.dispose(Object.values(d));
     sets.train.dispose();
     sets.test.dispose();

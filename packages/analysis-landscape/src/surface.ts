@@ -1,5 +1,4 @@
-import { type BranchFiles, evaluate, type EvalSet, type ModelSpec, type TensorMap, tf } from '@lth/core';
-import { displace } from './directions.js';
+import { type BranchFiles, type EvalSet, type ModelSpec, PlaneEvaluator, type TensorMap } from '@lth/core';
 
 /** Loss and accuracy at a list of points, on the training subset and the test set. */
 export interface Curves {
@@ -38,20 +37,31 @@ export function linspace(count: number, range: number): number[] {
 
 const emptyCurves = (): Curves => ({ trainLoss: [], trainAccuracy: [], testLoss: [], testAccuracy: [] });
 
+/** θ + Σ cᵢ dᵢ on the training subset and on the test set (core's PlaneEvaluator on each). */
+export class Plane {
+  readonly train: PlaneEvaluator;
+  readonly test: PlaneEvaluator;
+
+  constructor(model: ModelSpec, center: TensorMap, directions: TensorMap[], sets: EvalSets) {
+    this.train = new PlaneEvaluator(model, center, directions, sets.train);
+    this.test = new PlaneEvaluator(model, center, directions, sets.test);
+  }
+
+  dispose(): void {
+    this.train.dispose();
+    this.test.dispose();
+  }
+}
+
 /** Evaluates θ + Σ cᵢ dᵢ for each list of coefficients, appending to `into`. */
-export function evaluatePoints(model: ModelSpec, center: TensorMap, directions: TensorMap[], points: number[][], sets: EvalSets, into = emptyCurves()): Curves {
+export function evaluatePoints(plane: Plane, points: number[][], into = emptyCurves()): Curves {
   for (const coefficients of points) {
-    const w = displace(center, directions, coefficients);
-    try {
-      const train = evaluate(model, w, sets.train);
-      const test = evaluate(model, w, sets.test);
-      into.trainLoss.push(train.loss);
-      into.trainAccuracy.push(train.accuracy);
-      into.testLoss.push(test.loss);
-      into.testAccuracy.push(test.accuracy);
-    } finally {
-      tf.dispose(Object.values(w));
-    }
+    const train = plane.train.at(coefficients);
+    const test = plane.test.at(coefficients);
+    into.trainLoss.push(train.loss);
+    into.trainAccuracy.push(train.accuracy);
+    into.testLoss.push(test.loss);
+    into.testAccuracy.push(test.accuracy);
   }
   return into;
 }
@@ -60,22 +70,14 @@ export function evaluatePoints(model: ModelSpec, center: TensorMap, directions: 
  * The 2D grid, one row at a time: each finished row is written to `surface.json` (atomically)
  * before the next starts, and rows already there are not computed again.
  */
-export function computeSurface(
-  model: ModelSpec,
-  center: TensorMap,
-  directions: [TensorMap, TensorMap],
-  axis: number[],
-  sets: EvalSets,
-  files: BranchFiles,
-  progress: (row: number) => void,
-): Surface {
+export function computeSurface(plane: Plane, axis: number[], files: BranchFiles, progress: (row: number) => void): Surface {
   const file = 'surface.json';
   const stored = files.has(file) ? files.readJson<Surface>(file) : undefined;
   const surface: Surface =
     stored && JSON.stringify(stored.axis) === JSON.stringify(axis) ? stored : { axis, rows: axis.map(() => null) };
   axis.forEach((beta, r) => {
     if (surface.rows[r]) return;
-    surface.rows[r] = evaluatePoints(model, center, directions, axis.map((alpha) => [alpha, beta]), sets);
+    surface.rows[r] = evaluatePoints(plane, axis.map((alpha) => [alpha, beta]));
     files.writeJson(file, surface);
     progress(r);
   });
