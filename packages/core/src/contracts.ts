@@ -7,6 +7,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type * as tf from '@tensorflow/tfjs-core';
+import type { PlaneEvaluator } from './plane.js';
 
 /** Bumped on any breaking change to these interfaces; plugins declare the version they target. */
 export const API_VERSION = 1;
@@ -471,6 +472,12 @@ export interface BranchContext {
   trainLevel(masks: Masks, start: LevelStart): Promise<LevelSummary>;
   /** Loss and accuracy of `weights` (as given: mask them first) on one of the run's evaluation sets. */
   evaluate(weights: TensorMap, split: EvalSplit): { loss: number; accuracy: number };
+  /**
+   * Loss and accuracy at many points θ + Σ cᵢ dᵢ on a split of the run's evaluation sets, as
+   * `evaluate` of each point gives them, faster for a model with a `firstLayer` (core's
+   * `PlaneEvaluator`); the caller disposes it, and owns `center` and `directions`.
+   */
+  plane(center: TensorMap, directions: TensorMap[], split: EvalSplit): Pick<PlaneEvaluator, 'at' | 'dispose'>;
   /** The branch's own directory (resumable outputs). */
   files: BranchFiles;
   report(message: string): void;

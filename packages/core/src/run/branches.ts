@@ -3,6 +3,7 @@ import type { ResolvedBranch } from '../config.js';
 import { BatchStream } from '../data.js';
 import { deriveSeed } from '../seed.js';
 import type { BranchStore } from '../store/run-store.js';
+import { PlaneEvaluator } from '../plane.js';
 import { evaluate } from '../train.js';
 import type { RunContext } from './context.js';
 import { disposeMap, type ReplicateState } from './replicate.js';
@@ -71,6 +72,7 @@ function branchContext(ctx: RunContext, rep: ReplicateState, level: number, name
       return summary;
     },
     evaluate: (weights, split) => evaluate(ctx.model, weights, ctx.evalSets[split]),
+    plane: (center, directions, split) => new PlaneEvaluator(ctx.model, center, directions, ctx.evalSets[split]),
     files,
     report: (message) => ctx.report({ type: 'branch-message', replicate: rep.replicate, level, branch: name, message }),
   };
