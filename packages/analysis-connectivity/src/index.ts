@@ -3,7 +3,7 @@ import { instability } from './instability.js';
 
 export { checkInstability, type Curve, curveFile, curveResult, instability, instabilityOptions, type InstabilityOptions, type PathPoint } from './instability.js';
 export { type MaskOverlap, maskOverlap, type MasksOverlap, masksOverlap, topMagnitudeMasks } from './overlap.js';
-export { alphas, barrier, interpolate } from './path.js';
+export { alphas, barrier, interpolate, pathPoint, type PathSide, pathSides } from './path.js';
 export { VERSION } from './version.js';
 
 /** Adds this package's branch to `container` (called by the loader; importing registers nothing). */

@@ -1,4 +1,4 @@
-import { type BranchContext, type BranchFiles, type BranchResult, type BranchTrainRequest, deriveSeed, type Masks, randomPruneMasks, type TensorMap, tf } from '@lth/core';
+import { type BranchContext, type BranchFiles, type BranchResult, type BranchTrainRequest, deriveSeed, displace, type Masks, randomPruneMasks, type TensorMap, tf } from '@lth/core';
 import { checkBranch } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Curve, checkInstability, instability, type InstabilityOptions } from './instability.js';
@@ -68,6 +68,18 @@ function fakeContext(opts: { files?: ReturnType<typeof memoryFiles>; snapshots?:
       const loss = (out - 1) ** 2;
       return { loss, accuracy: loss < 0.1 ? 1 : 0 };
     },
+    // What core's PlaneEvaluator computes, one point at a time through the fake evaluate.
+    plane: (center: TensorMap, directions: TensorMap[]) => ({
+      at(c: number[]) {
+        const w = displace(center, directions, c);
+        try {
+          return ctx.evaluate(w, 'test');
+        } finally {
+          tf.dispose(Object.values(w));
+        }
+      },
+      dispose() {},
+    }),
     files: opts.files ?? memoryFiles(),
     report: () => {},
   } as unknown as BranchContext;

@@ -11,7 +11,7 @@
  * `curve-k<k>.json` (the path, saved after every α, so a killed branch resumes at the next α).
  */
 import { API_VERSION, type Branch, type BranchContext, type BranchResult, type BranchRunInfo, deriveSeed, type Masks, randomPruneMasks, type Static, type TensorMap, tf, Type } from '@lth/core';
-import { alphas, barrier, interpolate } from './path.js';
+import { alphas, barrier, pathPoint, pathSides } from './path.js';
 import { VERSION } from './version.js';
 
 export const instabilityOptions = Type.Object(
@@ -96,16 +96,21 @@ async function trainCopies(ctx: BranchContext, k: number, copies: number[], sub:
   }
 }
 
-/** Loss and error of θ(α) on the train subset and the test set. */
-function evaluatePoint(ctx: BranchContext, a: TensorMap, b: TensorMap, alpha: number, masks: Masks): PathPoint {
-  const w = interpolate(a, b, alpha, masks);
-  try {
-    const train = ctx.evaluate(w, 'train');
-    const test = ctx.evaluate(w, 'test');
-    return { alpha, trainLoss: train.loss, trainError: 1 - train.accuracy, testLoss: test.loss, testError: 1 - test.accuracy };
-  } finally {
-    tf.dispose(Object.values(w));
-  }
+/** Loss and error of θ(α) on the train subset and the test set, for every α of a path (core's plane evaluation). */
+function pathEvaluator(ctx: BranchContext, a: TensorMap, b: TensorMap, masks: Masks): { at(alpha: number): PathPoint; dispose(): void } {
+  const sides = pathSides(a, b, masks);
+  const planes = (['train', 'test'] as const).map((split) => sides.map((s) => ctx.plane(s.center, [s.direction], split)));
+  return {
+    at(alpha) {
+      const { side, coefficient } = pathPoint(alpha);
+      const [train, test] = planes.map((p) => p[side]!.at([coefficient]));
+      return { alpha, trainLoss: train!.loss, trainError: 1 - train!.accuracy, testLoss: test!.loss, testError: 1 - test!.accuracy };
+    },
+    dispose() {
+      for (const p of planes.flat()) p.dispose();
+      tf.dispose(sides.flatMap((s) => [...Object.values(s.center), ...Object.values(s.direction)]));
+    },
+  };
 }
 
 /** The path at every α for rewind point k, reusing the points already saved (resumes at α granularity). */
@@ -116,14 +121,16 @@ async function pathAt(ctx: BranchContext, k: number, o: InstabilityOptions, sub:
   const todo = alphas(o.points).filter((alpha) => !curve.points.some((p) => p.alpha === alpha));
   if (!todo.length) return curve;
   const [a, b] = await trainCopies(ctx, k, o.copies, sub);
+  const path = pathEvaluator(ctx, a, b, sub.masks);
   try {
     for (const alpha of todo) {
-      curve.points = [...curve.points, evaluatePoint(ctx, a, b, alpha, sub.masks)].sort((p, q) => p.alpha - q.alpha);
+      curve.points = [...curve.points, path.at(alpha)].sort((p, q) => p.alpha - q.alpha);
       ctx.files.writeJson(file, curve);
     }
     ctx.report(`k=${k}${sub.prefix ? ` (${sub.prefix} pruning)` : ''}: path evaluated at ${o.points} points`);
     return curve;
   } finally {
+    path.dispose();
     tf.dispose([...Object.values(a), ...Object.values(b)]);
   }
 }

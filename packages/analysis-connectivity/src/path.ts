@@ -3,7 +3,7 @@
  * (Frankle, Dziugaite, Roy & Carbin 2020, "Linear Mode Connectivity and the Lottery Ticket
  * Hypothesis"). Pure functions: the branch (instability.ts) evaluates the path, these do the math.
  */
-import { type Masks, type TensorMap, tf } from '@lth/core';
+import { displace, type Masks, type TensorMap, tf } from '@lth/core';
 
 /** `points` evenly spaced values from 0 to 1, both ends included (points ≥ 2). */
 export function alphas(points: number): number[] {
@@ -12,27 +12,56 @@ export function alphas(points: number): number[] {
   return Array.from({ length: points }, (_, i) => i / (points - 1));
 }
 
+/** One half of the path: its end θ and the direction toward the other end (θ(α) = θ + c·d). */
+export interface PathSide {
+  center: TensorMap;
+  direction: TensorMap;
+}
+
 /**
- * θ(α) for every tensor of `a` (weights and buffers alike), as new tensors the caller owns.
- * Computed from the nearer end, θ₁ + α(θ₂ − θ₁) for α ≤ ½ and θ₂ + (1 − α)(θ₁ − θ₂) above, so
- * that the ends are exactly θ₁ and θ₂ and two identical copies give exactly the same network at
- * every α (barrier exactly 0), which (1 − α)θ₁ + αθ₂ in float32 does not guarantee.
- * Tensors with a mask are multiplied by it: both ends carry zeros there already, and the product
- * makes "pruned weights stay exactly zero along the path" hold by construction.
+ * The path θ(α) = (1 − α)·θ₁ + α·θ₂ as two sides, for every tensor of `a` (weights and buffers
+ * alike; new tensors the caller owns): θ₁ + α(θ₂ − θ₁) for α ≤ ½ and θ₂ + (1 − α)(θ₁ − θ₂) above
+ * (`pathPoint` says which side and coefficient). Computed from the nearer end so that the ends are
+ * exactly θ₁ and θ₂ and two identical copies give exactly the same network at every α (barrier
+ * exactly 0), which (1 − α)θ₁ + αθ₂ in float32 does not guarantee. Tensors with a mask are
+ * multiplied by it, ends and directions: both ends carry zeros there already, and the products make
+ * "pruned weights stay exactly zero along the path" hold by construction.
  */
-export function interpolate(a: TensorMap, b: TensorMap, alpha: number, masks: Masks = {}): TensorMap {
-  return tf.tidy(() => {
-    const out: TensorMap = {};
+export function pathSides(a: TensorMap, b: TensorMap, masks: Masks = {}): [PathSide, PathSide] {
+  const sides = tf.tidy(() => {
+    const ends: [TensorMap, TensorMap] = [{}, {}];
     for (const [name, ta] of Object.entries(a)) {
       const tb = b[name];
       if (!tb) throw new Error(`interpolate: "${name}" is in the first network and not in the second`);
       if (ta.shape.join('x') !== tb.shape.join('x')) throw new Error(`interpolate: "${name}" has shapes [${ta.shape}] and [${tb.shape}]`);
-      const mixed = alpha <= 0.5 ? tf.add(ta, tf.mul(tf.sub(tb, ta), alpha)) : tf.add(tb, tf.mul(tf.sub(ta, tb), 1 - alpha));
       const m = masks[name];
-      out[name] = m ? tf.mul(mixed, tf.tensor(Float32Array.from(m.data), m.shape, 'float32')) : mixed;
+      const mask = m && tf.tensor(Float32Array.from(m.data), m.shape, 'float32');
+      ends[0][name] = mask ? tf.mul(ta, mask) : tf.clone(ta);
+      ends[1][name] = mask ? tf.mul(tb, mask) : tf.clone(tb);
     }
-    return out;
+    const toward = (from: TensorMap, to: TensorMap): TensorMap => Object.fromEntries(Object.keys(from).map((n) => [n, tf.sub(to[n]!, from[n]!)]));
+    return [
+      { center: ends[0], direction: toward(ends[0], ends[1]) },
+      { center: ends[1], direction: toward(ends[1], ends[0]) },
+    ];
   });
+  return sides as [PathSide, PathSide];
+}
+
+/** Which side of `pathSides` holds θ(α), and its coefficient there. */
+export function pathPoint(alpha: number): { side: 0 | 1; coefficient: number } {
+  return alpha <= 0.5 ? { side: 0, coefficient: alpha } : { side: 1, coefficient: 1 - alpha };
+}
+
+/** θ(α) as new tensors the caller owns (see `pathSides`). */
+export function interpolate(a: TensorMap, b: TensorMap, alpha: number, masks: Masks = {}): TensorMap {
+  const sides = pathSides(a, b, masks);
+  const { side, coefficient } = pathPoint(alpha);
+  try {
+    return displace(sides[side].center, [sides[side].direction], [coefficient]);
+  } finally {
+    tf.dispose(sides.flatMap((s) => [...Object.values(s.center), ...Object.values(s.direction)]));
+  }
 }
 
 /**
