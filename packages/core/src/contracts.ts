@@ -465,6 +465,11 @@ export interface BranchContext {
   /** Masked training with the run's model, optimizer, schedule and batch size; resumable by `key`. */
   train(request: BranchTrainRequest): Promise<BranchTrainResult>;
   /**
+   * Several independent trainings (distinct keys), each as `train` would give it: in parallel
+   * worker processes where the run has them (`lth ... --jobs N`), else one after the other.
+   */
+  trainAll(requests: BranchTrainRequest[]): Promise<BranchTrainResult[]>;
+  /**
    * Trains a level of its own under `masks` from `start`, as the run trains its levels, and
    * stores it in the branch directory with the level layout (mask, final, metrics, summary).
    * Returns the level's summary (the stored one when already complete).

@@ -30,6 +30,7 @@ export * from './run/loop.js';
 export { loadDataset, type RunContext, type RunOptions, runDirOf } from './run/context.js';
 export { preflight } from './run/preflight.js';
 export { branchLevels } from './run/branches.js';
+export { type BranchTrainer, type BranchTrainJob, trainBranchJob } from './run/branch-jobs.js';
 export { createScorerContext, maskedGradients, type ScorerContextParts } from './run/scorer-context.js';
 export { earlyStop } from './run/stages.js';
 export * from './backend.js';

@@ -1,10 +1,11 @@
-import type { BranchContext, BranchTrainRequest, LevelStart, Masks, TensorMap } from '../contracts.js';
+import type { BranchContext, BranchTrainRequest, BranchTrainResult, LevelStart, Masks, TensorMap } from '../contracts.js';
 import type { ResolvedBranch } from '../config.js';
 import { BatchStream } from '../data.js';
 import { deriveSeed } from '../seed.js';
 import type { BranchStore } from '../store/run-store.js';
 import { PlaneEvaluator } from '../plane.js';
 import { evaluate } from '../train.js';
+import { allLimited, removeBranchRequest, writeBranchRequest } from './branch-jobs.js';
 import type { RunContext } from './context.js';
 import { disposeMap, type ReplicateState } from './replicate.js';
 import { levelSummary, rewindStart, trainStage } from './stages.js';
@@ -19,7 +20,7 @@ export function branchLevels(branch: ResolvedBranch, levels: number): number[] {
 const copy = (map: TensorMap): TensorMap => Object.fromEntries(Object.entries(map).map(([n, t]) => [n, t.clone()]));
 
 /** Masked training for a branch, resumable by key: `<key>.safetensors` and `<key>.json` in its directory. */
-async function branchTrain(ctx: RunContext, rep: ReplicateState, level: number, files: BranchStore, request: BranchTrainRequest) {
+export async function branchTrain(ctx: RunContext, rep: ReplicateState, level: number, files: BranchStore, request: BranchTrainRequest) {
   const weightsFile = `${request.key}.safetensors`;
   const recordsFile = `${request.key}.json`;
   if (files.has(recordsFile) && files.has(weightsFile)) {
@@ -37,6 +38,30 @@ async function branchTrain(ctx: RunContext, rep: ReplicateState, level: number, 
   files.writeTensors(weightsFile, result.final, { kind: 'branch-train', key: request.key });
   files.writeJson(recordsFile, { records: result.records });
   return { final: result.final, records: result.records };
+}
+
+/**
+ * Several independent trainings of a branch: the untrained ones in parallel through the run's
+ * `branchTrainer` (other processes) when it has one and there are two or more, then each read as
+ * `branchTrain` reads a stored result; without a trainer, one after the other in this process.
+ */
+async function trainAll(ctx: RunContext, rep: ReplicateState, level: number, files: BranchStore, requests: BranchTrainRequest[]): Promise<BranchTrainResult[]> {
+  const trainer = ctx.options.branchTrainer;
+  const pending = requests.filter((r) => !(files.has(`${r.key}.json`) && files.has(`${r.key}.safetensors`)));
+  if (trainer && pending.length > 1) {
+    for (const r of pending) writeBranchRequest(files, r);
+    const job = (key: string) => ({ runDir: ctx.store.dir, branchDir: files.dir, replicate: rep.replicate, level, key });
+    await allLimited(
+      pending.map((r) => () => trainer.train(job(r.key))),
+      trainer.concurrency,
+    );
+  }
+  const results: BranchTrainResult[] = [];
+  for (const r of requests) {
+    results.push(await branchTrain(ctx, rep, level, files, r));
+    removeBranchRequest(files, r.key);
+  }
+  return results;
 }
 
 /** What a branch sees of a completed level: its tensors and core's services. */
@@ -57,6 +82,7 @@ function branchContext(ctx: RunContext, rep: ReplicateState, level: number, name
     ...ctx.timing,
     rewindStart: (masks: Masks) => rewindStart(ctx, rep, level, masks, previousFinal ?? rep.final),
     train: (request) => branchTrain(ctx, rep, level, files, request),
+    trainAll: (requests) => trainAll(ctx, rep, level, files, requests),
     async trainLevel(masks, start) {
       const stored = files.level();
       if (stored.isComplete()) {

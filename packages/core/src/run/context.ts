@@ -19,6 +19,7 @@ import type {
 import { stateNames } from '../contracts.js';
 import { type ResolvedBranch, type ResolvedConfig, runDirName } from '../config.js';
 import { EvalSet } from '../data.js';
+import type { BranchTrainer } from './branch-jobs.js';
 import { parseDuration } from '../duration.js';
 import { UserError } from '../errors.js';
 import { preflight } from './preflight.js';
@@ -65,6 +66,12 @@ export interface RunOptions {
    * in training has no summary yet, so rerunning the same command trains it again (Ctrl-C in the CLI).
    */
   signal?: AbortSignal;
+  /**
+   * Trains the independent trainings a branch asks for at once (`BranchContext.trainAll`, e.g.
+   * instability's two copies) in other processes: the CLI's worker pool (`--jobs N`). Without it
+   * they train one after the other in this process.
+   */
+  branchTrainer?: BranchTrainer;
   /** Called with each level's starting weights (masked, before training): for tests and debugging. */
   onLevelStart?(replicate: number, level: number, weights: import('../contracts.js').TensorMap, masks: import('../contracts.js').Masks): void;
 }
@@ -134,19 +141,34 @@ export async function openRun(resolved: ResolvedConfig, options: RunOptions): Pr
   try {
     removeStaleTemps(store.dir, processAlive);
     if (options.redoFrom !== undefined) for (const r of store.replicates()) for (const L of store.replicate(r).levels()) if (L >= options.redoFrom) store.replicate(r).level(L).remove();
-    return await prepareRun(resolved, options, store, backend, current, lock);
+    store.writeConfig({ ...resolved.config, hash: resolved.hash, canonical: JSON.parse(resolved.canonical) });
+    store.writeProvenance(current);
+    const ctx = await prepareRun(resolved, options, store, backend, current, lock);
+    ctx.report({ type: 'run-start', runDir: store.dir, replicates: resolved.config.replicates, levels: ctx.plan.levels, iterations: ctx.timing.totalIterations, backend });
+    return ctx;
   } catch (error) {
     lock.unlock();
     throw error;
   }
 }
 
+/**
+ * The context of a run that another process holds (`openRun`'s), to do one piece of its work
+ * (a branch's training job, see branch-jobs.ts): no lock taken, nothing written but that work's
+ * own files, no run-start event. The run directory must exist with this config.
+ */
+export async function attachRun(resolved: ResolvedConfig, options: RunOptions): Promise<RunContext> {
+  const store = new RunStore(options.runDir ?? runDirOf(resolved, options.outDir));
+  const stored = store.hasConfig() ? store.readConfig<{ hash?: string }>().hash : undefined;
+  if (stored !== resolved.hash) throw new UserError(`${store.dir} does not hold this run (its config.json has hash ${stored ?? 'none'}, not ${resolved.hash})`, '--out');
+  const backend = tf.getBackend();
+  return prepareRun(resolved, options, store, backend, provenance(resolved, backend), new RunLock(store.dir));
+}
+
 async function prepareRun(resolved: ResolvedConfig, options: RunOptions, store: RunStore, backend: string, current: Provenance, lock: RunLock): Promise<RunContext> {
   const { config, slots } = resolved;
   const plugin = <P>(path: string) => slots[path].plugin as P;
   const opts = (path: string) => slots[path].options as any;
-  store.writeConfig({ ...config, hash: resolved.hash, canonical: JSON.parse(resolved.canonical) });
-  store.writeProvenance(current);
 
   const dataset = options.dataset ?? (await loadDataset(resolved, options.baseDir));
   preflight(resolved, dataset);
@@ -174,7 +196,6 @@ async function prepareRun(resolved: ResolvedConfig, options: RunOptions, store: 
     lock.renew();
     options.reporter?.onEvent(e);
   };
-  report({ type: 'run-start', runDir: store.dir, replicates: config.replicates, levels: plan.levels, iterations: totalIterations, backend });
   return {
     resolved,
     options,

@@ -163,6 +163,10 @@ export class BranchStore {
   readTensors(name: string, names?: string[]): TensorMap {
     return readTensors(this.file(name), names);
   }
+  /** Deletes a file of the branch's own (nothing when it is not there). */
+  remove(name: string): void {
+    rmSync(this.file(name), { force: true });
+  }
   /** The branch's copy of a level's files, for branches that train a level of their own (controls). */
   level(): LevelStore {
     return new LevelStore(this.dir);

@@ -36,7 +36,7 @@ export function fakeDataset(seed = 1): Dataset {
 }
 
 /** The plugins of a tiny run that `checkBranch` hangs a branch off: data, model, scorer, masker, rewinder. */
-const fakeRunPlugins = {
+export const fakeRunPlugins = {
   register(container: import('tsyringe').DependencyContainer) {
     const data: DatasetProvider = { meta: meta('fake-data'), optionsSchema: Type.Object({}), defaults: {}, load: async () => fakeDataset() };
     const model: ModelFactory = { meta: meta('fake-model'), optionsSchema: Type.Object({}), defaults: {}, create: () => fakeModel() };
