@@ -60,6 +60,9 @@ function fakeContext(opts: { files?: ReturnType<typeof memoryFiles>; snapshots?:
       const second = request.dataSeed === deriveSeed(seed, 'instability', request.startIteration ?? 0, 1);
       return { final: toTensors(second ? theta2 : theta1), records: [] };
     },
+    trainAll(requests: BranchTrainRequest[]) {
+      return Promise.all(requests.map((r) => ctx.train(r)));
+    },
     evaluate(w: TensorMap) {
       if (opts.failAfter !== undefined && calls.evaluations >= opts.failAfter) throw new Error('killed');
       calls.evaluations++;

@@ -83,14 +83,12 @@ async function rewindPoint(ctx: BranchContext, k: number): Promise<TensorMap> {
 async function trainCopies(ctx: BranchContext, k: number, copies: number[], sub: Subnetwork): Promise<[TensorMap, TensorMap]> {
   const start = await rewindPoint(ctx, k);
   try {
-    const out: TensorMap[] = [];
     // Keyed by position as well as seed: equal labels train twice (a determinism check, barrier 0).
-    for (const [i, label] of copies.entries()) {
-      const dataSeed = ctx.deriveSeed('instability', k, label);
-      const trained = await ctx.train({ key: tagged(sub.prefix, `copy-k${k}-${i}-s${label}`), weights: start, masks: sub.masks, startIteration: k, dataSeed, evaluate: false });
-      out.push(trained.final);
-    }
-    return [out[0], out[1]];
+    // Both at once: in two worker processes where the run has them (--jobs 2).
+    const trained = await ctx.trainAll(
+      copies.map((label, i) => ({ key: tagged(sub.prefix, `copy-k${k}-${i}-s${label}`), weights: start, masks: sub.masks, startIteration: k, dataSeed: ctx.deriveSeed('instability', k, label), evaluate: false })),
+    );
+    return [trained[0]!.final, trained[1]!.final];
   } finally {
     tf.dispose(Object.values(start));
   }
