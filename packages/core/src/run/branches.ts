@@ -36,7 +36,8 @@ export async function branchTrain(ctx: RunContext, rep: ReplicateState, level: n
   };
   const result = await trainStage(ctx, rep, { masks: request.masks, start, batches, level, endIteration: request.endIteration, evaluate: request.evaluate });
   files.writeTensors(weightsFile, result.final, { kind: 'branch-train', key: request.key });
-  files.writeJson(recordsFile, { records: result.records });
+  // The process that trained it: this one, or a worker of `trainAll` (branch-jobs.ts).
+  files.writeJson(recordsFile, { records: result.records, pid: process.pid });
   return { final: result.final, records: result.records };
 }
 
