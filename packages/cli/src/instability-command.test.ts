@@ -4,7 +4,7 @@
  * under the chord between the copies, so the loss barrier is at most half their difference; and a
  * path with fewer than 3 points or a rewind point at the end of training exits 2 naming it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore } from '@lth/core';
@@ -56,6 +56,33 @@ describe('branch instability through lth run', () => {
       expect(l0).not.toBe(l1); // two different copies, not a trivially flat path
       expect(rows[0]!.result[`lossBarrier_k${k}`] as number).toBeLessThanOrEqual(Math.abs(l1 - l0) / 2 + 1e-5);
     }
+  }, 120_000);
+
+  it('with --jobs 2 trains the two copies in two worker processes, with the numbers of --jobs 1', async () => {
+    const c = config({});
+    const file = join(dir, 'jobs.json');
+    writeFileSync(file, JSON.stringify({ ...c, branches: [] }));
+    const out = join(dir, 'jobs');
+    expect((await lth('run', file, '--out', out, '--backend', 'cpu')).code).toBe(0);
+    const runDir = join(out, JSON.parse((await lth('validate', file)).stdout).runDir as string);
+    const copies = [1, 2].map((jobs) => {
+      const copy = `${runDir}-jobs${jobs}`;
+      cpSync(runDir, copy, { recursive: true });
+      return copy;
+    });
+    for (const [i, copy] of copies.entries()) {
+      const done = await lth('branch', copy, 'instability', '--set', 'points=5', '--jobs', String(i + 1), '--backend', 'cpu');
+      expect(done.code, done.stderr).toBe(0);
+    }
+    const [one, two] = copies.map((d) => new RunStore(d).replicate(0).level(1).branches()[0]!.store);
+    expect(two!.readJson('curve-k0.json')).toEqual(one!.readJson('curve-k0.json'));
+    const pids = (files: typeof one) => [0, 1].map((i) => files!.readJson<{ pid: number }>(`copy-k0-${i}-s${i}.json`).pid);
+    expect(pids(one)).toEqual([process.pid, process.pid]);
+    const [a, b] = pids(two);
+    expect(a).not.toBe(process.pid);
+    expect(b).not.toBe(process.pid);
+    expect(a).not.toBe(b);
+    expect(readdirSync(two!.dir).filter((f) => f.includes('.request'))).toEqual([]);
   }, 120_000);
 
   it('replays θk where the run saved no snapshot: the same weights the dense run had at k', async () => {

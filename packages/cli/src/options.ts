@@ -9,3 +9,6 @@ export function wholeNumber(flag: string, value: string, min = 0): number {
 
 /** `wholeNumber` as a commander option parser. */
 export const wholeNumberOption = (flag: string, min = 0) => (value: string) => wholeNumber(flag, value, min);
+
+/** `--jobs` of `lth run` and `lth branch`: a branch's simultaneous trainings in worker processes. */
+export const BRANCH_JOBS_HELP = "train a branch's independent trainings (instability's two copies) in up to n worker processes at once (same results as 1)";

@@ -1,10 +1,11 @@
 /**
- * A worker process of `lth sweep --jobs N` and `lth worker`: receives a variant's run config over
- * IPC, trains it in this process (training blocks its event loop, so concurrent runs need
+ * A worker process of `lth sweep --jobs N`, `lth worker`, and `lth run` / `lth branch --jobs N`:
+ * receives a variant's run config over IPC (or one training of a branch of a run: `branchJob`),
+ * trains it in this process (training blocks its event loop, so concurrent runs need
  * processes of their own), sends back its progress events and its result, then waits for the
  * next run. Started by `WorkerPool` (workers.ts).
  */
-import { type Dataset, datasetCache, type PluginRegistry, type ResolvedConfig, type RunEvent, type RunResult, resolveConfig, runExperiment, selectBackend } from '@lth/core';
+import { type Dataset, datasetCache, type PluginRegistry, type ResolvedConfig, type RunEvent, type RunResult, resolveConfig, runExperiment, selectBackend, trainBranchJob } from '@lth/core';
 import { discover } from './context.js';
 import type { WorkerReply, WorkerRequest } from './workers.js';
 
@@ -21,7 +22,7 @@ const loaded = new Map<string, Promise<PluginRegistry>>();
 const datasets = new Map<string, (resolved: ResolvedConfig) => Promise<Dataset>>();
 let backend: string | undefined;
 
-async function train(request: WorkerRequest): Promise<RunResult> {
+async function train(request: WorkerRequest): Promise<RunResult | undefined> {
   if (!loaded.has(request.project)) loaded.set(request.project, discover(process.stderr, request.project).then((l) => l.registry));
   const registry = await loaded.get(request.project)!;
   const resolved = resolveConfig(request.config, registry);
@@ -33,19 +34,19 @@ async function train(request: WorkerRequest): Promise<RunResult> {
   const baseDir = request.baseDir ?? process.cwd();
   if (!datasets.has(baseDir)) datasets.set(baseDir, datasetCache(baseDir));
   const events: Promise<void>[] = [];
-  const result = await runExperiment(resolved, {
-    outDir: request.outDir,
-    baseDir: request.baseDir,
-    dataset: await datasets.get(baseDir)!(resolved),
-    denseCache: request.denseCache,
-    leaseMs: request.leaseMs,
-    reporter: {
-      onEvent: (event: RunEvent) => {
-        if (orphaned()) process.exit(1);
-        events.push(send({ type: 'event', event }));
-      },
+  const reporter = {
+    onEvent: (event: RunEvent) => {
+      if (orphaned()) process.exit(1);
+      events.push(send({ type: 'event', event }));
     },
-  });
+  };
+  const dataset = await datasets.get(baseDir)!(resolved);
+  if (request.branchJob) {
+    await trainBranchJob(resolved, { outDir: request.outDir, baseDir: request.baseDir, dataset, reporter }, request.branchJob);
+    await Promise.all(events);
+    return undefined;
+  }
+  const result = await runExperiment(resolved, { outDir: request.outDir, baseDir: request.baseDir, dataset, denseCache: request.denseCache, leaseMs: request.leaseMs, reporter });
   await Promise.all(events);
   return result;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DivergedError, type ExpandedVariant, type Reporter, type RunEvent, type RunOptions, type RunResult, type RunVariant, UserError } from '@lth/core';
+import { type BranchTrainer, type BranchTrainJob, DivergedError, type ExpandedVariant, type Reporter, type RunEvent, type RunOptions, type RunResult, type RunVariant, UserError } from '@lth/core';
 
 /** What the parent sends a worker: one variant's run. */
 export interface WorkerRequest {
@@ -16,12 +16,14 @@ export interface WorkerRequest {
   denseCache?: string;
   leaseMs?: number;
   backend: string;
+  /** Instead of the run: one training of a branch of it (core's trainBranchJob). */
+  branchJob?: BranchTrainJob;
 }
 
 /** What a worker sends back: progress, then its result or its error. */
 export type WorkerReply =
   | { type: 'event'; event: RunEvent }
-  | { type: 'done'; result: RunResult }
+  | { type: 'done'; result?: RunResult }
   | { type: 'error'; name: string; message: string; field?: string; iteration?: number; what?: string; level?: number; stack?: string };
 
 // The compiled worker (tests run the TypeScript sources, which need no build, but a worker is a
@@ -87,12 +89,35 @@ export class WorkerPool {
 
   /** Trains `variant`'s run in a worker process; its progress goes to `reporter`. */
   run(variant: ExpandedVariant, options: RunOptions, reporter: Reporter): Promise<RunResult> {
+    const request: WorkerRequest = {
+      label: variant.label,
+      config: variant.raw,
+      hash: variant.resolved.hash,
+      project: process.cwd(),
+      outDir: options.outDir,
+      baseDir: options.baseDir,
+      denseCache: options.denseCache,
+      leaseMs: options.leaseMs,
+      backend: this.backend,
+    };
+    return this.send(request, `variant "${variant.label}"`, reporter) as Promise<RunResult>;
+  }
+
+  /** One training of a branch of the run `config` (core's trainBranchJob) in a worker process. */
+  trainBranch(config: Record<string, unknown>, hash: string, job: BranchTrainJob, options: Pick<RunOptions, 'outDir' | 'baseDir'>, reporter: Reporter): Promise<void> {
+    const label = `${job.key} (level ${job.level})`;
+    const request: WorkerRequest = { label, config, hash, project: process.cwd(), outDir: options.outDir, baseDir: options.baseDir, backend: this.backend, branchJob: job };
+    return this.send(request, `branch training ${label}`, reporter).then(() => undefined);
+  }
+
+  /** Sends one request to a process and resolves with its result (a process whose request failed is killed). */
+  private send(request: WorkerRequest, what: string, reporter: Reporter): Promise<RunResult | undefined> {
     const child = this.take();
-    return new Promise<RunResult>((done, fail) => {
-      const finish = (result?: RunResult, error?: Error) => {
+    return new Promise<RunResult | undefined>((done, fail) => {
+      const finish = (ok: boolean, result?: RunResult, error?: Error) => {
         child.off('message', onMessage);
         child.off('exit', onExit);
-        if (result) {
+        if (ok) {
           this.release(child);
           done(result);
         } else {
@@ -102,27 +127,16 @@ export class WorkerPool {
       };
       const onMessage = (reply: WorkerReply) => {
         if (reply.type === 'event') reporter.onEvent(reply.event);
-        else if (reply.type === 'done') finish(reply.result);
-        else finish(undefined, rebuild(reply));
+        else if (reply.type === 'done') finish(true, reply.result);
+        else finish(false, undefined, rebuild(reply));
       };
       const onExit = (code: number | null, killedBy: NodeJS.Signals | null) => {
         // Stopped on purpose: the reason the signal was aborted with (lth's InterruptedError: exit 130/143).
-        if (this.signal?.aborted) return finish(undefined, this.signal.reason instanceof Error ? this.signal.reason : new Error(`the run of variant "${variant.label}" was stopped`));
-        finish(undefined, new Error(`the worker of variant "${variant.label}" exited (${killedBy ?? `code ${code}`}) before finishing`));
+        if (this.signal?.aborted) return finish(false, undefined, this.signal.reason instanceof Error ? this.signal.reason : new Error(`the ${what} was stopped`));
+        finish(false, undefined, new Error(`the worker of ${what} exited (${killedBy ?? `code ${code}`}) before finishing`));
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
-      const request: WorkerRequest = {
-        label: variant.label,
-        config: variant.raw,
-        hash: variant.resolved.hash,
-        project: process.cwd(),
-        outDir: options.outDir,
-        baseDir: options.baseDir,
-        denseCache: options.denseCache,
-        leaseMs: options.leaseMs,
-        backend: this.backend,
-      };
       child.send(request);
     });
   }
@@ -142,4 +156,13 @@ export class WorkerPool {
 export function workerRunVariant(backend: string, progress: (label: string) => Reporter, jobs: number, signal?: AbortSignal): RunVariant {
   const pool = new WorkerPool(backend, { concurrency: jobs, signal });
   return (variant, options) => pool.run(variant, options, progress(variant.label));
+}
+
+/**
+ * A `BranchTrainer` for `lth run` / `lth branch --jobs N`: the trainings a branch asks for at once
+ * (instability's two copies) each in a worker process of a pool, N at a time, reporting to `reporter`.
+ */
+export function workerBranchTrainer(backend: string, jobs: number, run: { config: Record<string, unknown>; hash: string } & Pick<RunOptions, 'outDir' | 'baseDir'>, reporter: Reporter, signal?: AbortSignal): BranchTrainer {
+  const pool = new WorkerPool(backend, { concurrency: jobs, signal });
+  return { concurrency: jobs, train: (job) => pool.trainBranch(run.config, run.hash, job, run, reporter) };
 }
