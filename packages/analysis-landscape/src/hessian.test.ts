@@ -1,7 +1,7 @@
 import { type Batch, crossEntropyHvp, type ModelSpec, type TensorMap, tf } from '@lth/core';
 import { checkBranch, fakeModel, seededRandom } from '@lth/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hutchinsonTrace, type Hvp, modelHvp, restrict, type Subspace, topEigenvalue, topEigenvalues } from './hessian.js';
+import { finiteDifferenceHvp, hutchinsonTrace, type Hvp, modelHvp, restrict, type Subspace, topEigenvalue, topEigenvalues } from './hessian.js';
 import { sharpness } from './sharpness.js';
 
 beforeAll(async () => {
@@ -138,7 +138,7 @@ describe('exact Hessian-vector products', () => {
     tf.dispose([...Object.values(weights), batch.x, batch.y]);
   });
 
-  it('falls back to a finite difference where tfjs cannot differentiate a convolution’s backward pass', () => {
+  it('differentiates a convolution’s backward pass exactly (core registers conv2d’s second derivative), in agreement with the finite difference', () => {
     const model: ModelSpec = {
       weightNames: ['conv'],
       prunable: ['conv'],
@@ -147,6 +147,32 @@ describe('exact Hessian-vector products', () => {
       shapes: { conv: [3, 3, 1, 2] },
       init: () => ({ conv: tf.randomNormal([3, 3, 1, 2], 0, 1, 'float32', 1) }),
       forward: (w, x) => tf.mean(tf.conv2d(x as tf.Tensor4D, w.conv as tf.Tensor4D, 1, 'same'), [1, 2]),
+    };
+    const weights = model.init(0);
+    const batch: Batch = { x: tf.randomNormal([2, 4, 4, 1], 0, 1, 'float32', 2), y: tf.oneHot(tf.tensor1d([0, 1], 'int32'), 2).toFloat() };
+    const data = { chunks: [batch], count: 2 };
+    const { hvp, exact } = modelHvp(model, weights, ['conv'], data);
+    expect(exact).toBe(true);
+    const [u, v] = [3, 4].map((seed) => ({ conv: tf.randomNormal([3, 3, 1, 2], 0, 1, 'float32', seed) }));
+    const dot = (a: TensorMap, b: TensorMap) => tf.tidy(() => tf.sum(tf.mul(a.conv!, b.conv!)).dataSync()[0]!);
+    const [hu, hv] = [hvp(u!), hvp(v!)];
+    expect(Math.abs(dot(u!, hv) - dot(v!, hu))).toBeLessThan(1e-5 * Math.abs(dot(u!, hv)));
+    // The model is smooth (no kinks), so the difference approximates the same product.
+    const fd = finiteDifferenceHvp(model, weights, ['conv'], data, 1e-3)(v!);
+    expect(relErr(host(hv).conv!, host(fd).conv!)).toBeLessThan(1e-2);
+    tf.dispose([u!.conv!, v!.conv!, hu.conv!, hv.conv!, fd.conv!]);
+    tf.dispose([weights.conv!, batch.x, batch.y]);
+  });
+
+  it('falls back to a finite difference where tfjs cannot differentiate the backward pass (max-pooling with overlapping windows)', () => {
+    const model: ModelSpec = {
+      weightNames: ['conv'],
+      prunable: ['conv'],
+      layerOf: { conv: 'conv' },
+      outputLayer: 'conv',
+      shapes: { conv: [3, 3, 1, 2] },
+      init: () => ({ conv: tf.randomNormal([3, 3, 1, 2], 0, 1, 'float32', 1) }),
+      forward: (w, x) => tf.mean(tf.maxPool(tf.conv2d(x as tf.Tensor4D, w.conv as tf.Tensor4D, 1, 'same'), 3, 1, 'same'), [1, 2]),
     };
     const weights = model.init(0);
     const batch: Batch = { x: tf.randomNormal([2, 4, 4, 1], 0, 1, 'float32', 2), y: tf.oneHot(tf.tensor1d([0, 1], 'int32'), 2).toFloat() };

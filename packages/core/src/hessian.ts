@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Registers the gradients tf.grads needs (see train.ts).
 import '@tensorflow/tfjs';
+// Registers the second derivatives tfjs lacks: the gradients of conv2d's and pooling's backward kernels.
+import './second-derivatives.js';
 import type { Batch, ModelSpec, TensorMap } from './contracts.js';
 
 /** A Hessian-vector product over named weights: H v (new tensors the caller disposes). */
@@ -21,8 +23,10 @@ const withWeights = (weights: TensorMap, names: string[], ws: tf.Tensor[]): Tens
  * cross-entropy twice (its gradient is a custom one, and comes back as zero), so the product is
  * taken as ∇_w [v · Jᵀ(w) r(w)], r = (softmax(z(w)) − y) / N: the inner gradient Jᵀr is a backward
  * pass through the model alone (matmul, add, relu: differentiable again), and r reaches the outer
- * gradient through softmax's first derivative. Throws where tfjs has no second derivative of an op
- * of the model (e.g. conv2d: "gradient function not found").
+ * gradient through softmax's first derivative. conv2d, depthwise conv2d and 2-D max/average
+ * pooling are differentiated twice by the gradients second-derivatives.ts registers. Throws where
+ * an op of the model still has no second derivative ("Cannot compute gradient ...": e.g. tfjs's
+ * "gradient function not found", or max-pooling with overlapping windows).
  */
 export function crossEntropyHvp(model: ModelSpec, weights: TensorMap, names: string[], data: LossData, training = false): Hvp {
   return (v) =>
