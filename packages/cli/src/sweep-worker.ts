@@ -41,6 +41,7 @@ async function train(request: WorkerRequest): Promise<RunResult | undefined> {
     },
   };
   const dataset = await datasets.get(baseDir)!(resolved);
+  if (request.warm) return undefined;
   if (request.branchJob) {
     await trainBranchJob(resolved, { outDir: request.outDir, baseDir: request.baseDir, dataset, reporter }, request.branchJob);
     await Promise.all(events);

@@ -18,6 +18,8 @@ export interface WorkerRequest {
   backend: string;
   /** Instead of the run: one training of a branch of it (core's trainBranchJob). */
   branchJob?: BranchTrainJob;
+  /** Only load the plugins, the backend and the data set, so that the next request starts at once. */
+  warm?: boolean;
 }
 
 /** What a worker sends back: progress, then its result or its error. */
@@ -50,6 +52,8 @@ type Child = ReturnType<typeof fork>;
  */
 export class WorkerPool {
   private readonly idle: Child[] = [];
+  /** Processes loading what their first request will need (`warm`), handed out before new ones are started. */
+  private readonly warming: { child: Child; ready: Promise<boolean> }[] = [];
   private readonly signal?: AbortSignal;
   private readonly env: NodeJS.ProcessEnv;
 
@@ -65,13 +69,26 @@ export class WorkerPool {
     this.env = { ...process.env, LTH_NATIVE_THREADS: process.env.LTH_NATIVE_THREADS ?? threads };
   }
 
-  private take(): Child {
-    const child = this.idle.pop();
-    if (child) {
-      child.ref();
-      (child.channel as { ref?(): void } | undefined)?.ref?.();
-      return child;
+  private async take(): Promise<Child> {
+    const idle = this.idle.pop();
+    if (idle) return this.hold(idle);
+    const warming = this.warming.shift();
+    // Held before waiting: an unreferenced process would let this one exit meanwhile.
+    if (warming) {
+      this.hold(warming.child);
+      if (await warming.ready) return warming.child;
     }
+    return this.fork();
+  }
+
+  /** Keeps this process alive while `child` works (idle and warming processes do not). */
+  private hold(child: Child): Child {
+    child.ref();
+    (child.channel as { ref?(): void } | undefined)?.ref?.();
+    return child;
+  }
+
+  private fork(): Child {
     const fresh = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: this.env, signal: this.signal, killSignal: 'SIGKILL' });
     fresh.on('error', () => {}); // an abort (or a failed spawn) shows as its 'exit' below
     fresh.once('exit', () => {
@@ -110,15 +127,32 @@ export class WorkerPool {
     return this.send(request, `branch training ${label}`, reporter).then(() => undefined);
   }
 
+  /**
+   * Starts `count` processes now and has them load the plugins, the backend and the data set of
+   * run `config`, while this process does other work: the requests that follow start at once.
+   * A process that fails to warm up is dropped (the request that would have used it starts a new one).
+   */
+  warm(count: number, config: Record<string, unknown>, hash: string, options: Pick<RunOptions, 'outDir' | 'baseDir'>): void {
+    for (let i = 0; i < count; i++) {
+      const child = this.fork();
+      // Like an idle process, a warming one does not keep this one alive (take() refs it).
+      child.unref();
+      (child.channel as { unref?(): void } | undefined)?.unref?.();
+      const request: WorkerRequest = { label: 'warm-up', config, hash, project: process.cwd(), outDir: options.outDir, baseDir: options.baseDir, backend: this.backend, warm: true };
+      this.warming.push({ child, ready: this.send(request, 'warm-up', { onEvent: () => {} }, child).then(() => true, () => false) });
+    }
+  }
+
   /** Sends one request to a process and resolves with its result (a process whose request failed is killed). */
-  private send(request: WorkerRequest, what: string, reporter: Reporter): Promise<RunResult | undefined> {
-    const child = this.take();
+  private async send(request: WorkerRequest, what: string, reporter: Reporter, to?: Child): Promise<RunResult | undefined> {
+    const child = to ?? (await this.take());
     return new Promise<RunResult | undefined>((done, fail) => {
       const finish = (ok: boolean, result?: RunResult, error?: Error) => {
         child.off('message', onMessage);
         child.off('exit', onExit);
         if (ok) {
-          this.release(child);
+          // A warm-up's process goes to whoever awaits it, not back to the idle ones.
+          if (!to) this.release(child);
           done(result);
         } else {
           child.kill('SIGKILL');
@@ -164,5 +198,7 @@ export function workerRunVariant(backend: string, progress: (label: string) => R
  */
 export function workerBranchTrainer(backend: string, jobs: number, run: { config: Record<string, unknown>; hash: string } & Pick<RunOptions, 'outDir' | 'baseDir'>, reporter: Reporter, signal?: AbortSignal): BranchTrainer {
   const pool = new WorkerPool(backend, { concurrency: jobs, signal });
+  // The processes load the data while this one opens the run and reaches the branch.
+  pool.warm(jobs, run.config, run.hash, run);
   return { concurrency: jobs, train: (job) => pool.trainBranch(run.config, run.hash, job, run, reporter) };
 }
