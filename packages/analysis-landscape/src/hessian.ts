@@ -142,7 +142,7 @@ export function crossEntropyGradient(model: ModelSpec, weights: TensorMap, names
 
 /**
  * H v by a central difference of gradients, (∇L(w + εv) − ∇L(w − εv)) / 2ε, for models whose
- * backward pass tfjs cannot differentiate again (convolutions). Its step can cross ReLU kinks, so
+ * backward pass tfjs cannot differentiate again (e.g. max-pooling with overlapping windows). Its step can cross ReLU kinks, so
  * it is an approximation; results say which product was used.
  */
 export function finiteDifferenceHvp(model: ModelSpec, weights: TensorMap, names: string[], data: LossData, epsilon: number): Hvp {
@@ -174,7 +174,7 @@ export function modelHvp(model: ModelSpec, weights: TensorMap, names: string[], 
     tf.dispose(Object.values(crossEntropyHvp(model, weights, names, { chunks: [one], count: 1 })(probe)));
     return { hvp: crossEntropyHvp(model, weights, names, data), exact: true };
   } catch (e) {
-    // No second derivative of some op (conv2d), or a backend without a kernel only the double backward uses.
+    // No second derivative of some op (e.g. overlapping max-pooling), or a backend without a kernel only the double backward uses.
     if (!/gradient function not found|Cannot compute gradient|not registered for backend/i.test((e as Error).message)) throw e;
     return { hvp: finiteDifferenceHvp(model, weights, names, data, epsilon), exact: false };
   } finally {
