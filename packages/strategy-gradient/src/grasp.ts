@@ -24,7 +24,7 @@ const masked = (ctx: ScorerContext, map: TensorMap, names: string[]): TensorMap 
 /**
  * H g exactly, by double backward through the model (core's `crossEntropyHvp`) at weights ⊙ masks
  * in training mode, as `ctx.gradients` takes g; undefined where tfjs cannot differentiate the
- * model's backward pass (convolutions). A probe on one example finds that out first, because a
+ * model’s backward pass (e.g. overlapping max-pooling). A probe on one example finds that out first, because a
  * failed double backward leaves the tensors tfjs's tape saved behind.
  */
 function exactHessianGradient(ctx: ScorerContext, weights: TensorMap, batches: Batch[], g: TensorMap): TensorMap | undefined {
@@ -49,7 +49,7 @@ function exactHessianGradient(ctx: ScorerContext, weights: TensorMap, batches: B
 /**
  * The Hessian-gradient product H g of the mean loss over `batches` (equal sizes), at `weights`,
  * for every trainable weight. Exact (double backward) where tfjs can differentiate the model's
- * backward pass; elsewhere (convolutions) a central finite difference of gradients along
+ * backward pass; elsewhere (an op without a second derivative, e.g. overlapping max-pooling) a central finite difference of gradients along
  * u = g/‖g‖: Hg = ‖g‖ · H u ≈ ‖g‖ (∇L(θ + εu) − ∇L(θ − εu)) / 2ε, whose step can cross ReLU kinks
  * (off by factors on small ReLU nets at ε = 1e-3) and whose float32 rounding is of order
  * 1e-7·‖∇L‖/ε. Returns g too (caller owns both), and whether Hg is exact.
