@@ -44,6 +44,21 @@ function rebuild(reply: Extract<WorkerReply, { type: 'error' }>): Error {
 type Child = ReturnType<typeof fork>;
 
 /**
+ * This process's Node options for a worker, without export conditions (`--conditions x`, `-C x`):
+ * a worker runs the compiled dist/, and a condition such as the tests' `@lth/source` would send its
+ * imports to the TypeScript sources, which plain Node cannot load.
+ */
+export function workerExecArgv(execArgv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (a === '--conditions' || a === '-C') i++;
+    else if (!a.startsWith('--conditions=') && !a.startsWith('-C=')) out.push(a);
+  }
+  return out;
+}
+
+/**
  * Worker processes for runs (`lth sweep --jobs N`, `lth worker`), kept between runs: a process
  * takes one run at a time, then waits for the next (keeping the loaded plugins, backend and data
  * sets), so a sweep pays for starting a process and loading its data once per process, not once
@@ -89,7 +104,7 @@ export class WorkerPool {
   }
 
   private fork(): Child {
-    const fresh = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: this.env, signal: this.signal, killSignal: 'SIGKILL' });
+    const fresh = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: this.env, execArgv: workerExecArgv(process.execArgv), signal: this.signal, killSignal: 'SIGKILL' });
     fresh.on('error', () => {}); // an abort (or a failed spawn) shows as its 'exit' below
     fresh.once('exit', () => {
       const i = this.idle.indexOf(fresh);
