@@ -19,11 +19,16 @@ export function branchLevels(branch: ResolvedBranch, levels: number): number[] {
 
 const copy = (map: TensorMap): TensorMap => Object.fromEntries(Object.entries(map).map(([n, t]) => [n, t.clone()]));
 
+/** The files of a branch training's result: its weights and its records. */
+const trainedFiles = (key: string) => ({ weightsFile: `${key}.safetensors`, recordsFile: `${key}.json` });
+
+/** Whether the training `key` of a branch is stored (both of its files). */
+const isTrained = (files: BranchStore, key: string) => Object.values(trainedFiles(key)).every((f) => files.has(f));
+
 /** Masked training for a branch, resumable by key: `<key>.safetensors` and `<key>.json` in its directory. */
 export async function branchTrain(ctx: RunContext, rep: ReplicateState, level: number, files: BranchStore, request: BranchTrainRequest) {
-  const weightsFile = `${request.key}.safetensors`;
-  const recordsFile = `${request.key}.json`;
-  if (files.has(recordsFile) && files.has(weightsFile)) {
+  const { weightsFile, recordsFile } = trainedFiles(request.key);
+  if (isTrained(files, request.key)) {
     return { final: files.readTensors(weightsFile, ctx.stateNames), records: files.readJson<{ records: [] }>(recordsFile).records };
   }
   const batches =
@@ -48,14 +53,11 @@ export async function branchTrain(ctx: RunContext, rep: ReplicateState, level: n
  */
 async function trainAll(ctx: RunContext, rep: ReplicateState, level: number, files: BranchStore, requests: BranchTrainRequest[]): Promise<BranchTrainResult[]> {
   const trainer = ctx.options.branchTrainer;
-  const pending = requests.filter((r) => !(files.has(`${r.key}.json`) && files.has(`${r.key}.safetensors`)));
+  const pending = requests.filter((r) => !isTrained(files, r.key));
   if (trainer && pending.length > 1) {
     for (const r of pending) writeBranchRequest(files, r);
     const job = (key: string) => ({ runDir: ctx.store.dir, branchDir: files.dir, replicate: rep.replicate, level, key });
-    await allLimited(
-      pending.map((r) => () => trainer.train(job(r.key))),
-      trainer.concurrency,
-    );
+    await allLimited(pending.map((r) => () => trainer.train(job(r.key))), trainer.concurrency);
   }
   const results: BranchTrainResult[] = [];
   for (const r of requests) {
